@@ -1,0 +1,37 @@
+package io.knllama.auth;
+
+import io.knllama.error.ApiError;
+import io.knllama.error.ApiException;
+import io.micronaut.context.annotation.Requires;
+import io.micronaut.http.HttpRequest;
+import io.micronaut.http.annotation.RequestFilter;
+import io.micronaut.http.annotation.ServerFilter;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+
+/** Requires the configured API key on the API routes (OpenAI's {@code Authorization: Bearer} scheme). */
+@ServerFilter(patterns = {"/v1/**", "/api/**", "/events/**"})
+@Requires(property = ApiProperties.PREFIX + ".key")
+final class ApiKeyFilter {
+
+    private final byte[] key;
+
+    ApiKeyFilter(ApiProperties properties) {
+        this.key = properties.key().getBytes(StandardCharsets.UTF_8);
+    }
+
+    @RequestFilter
+    void authenticate(HttpRequest<?> request) {
+        String header = request.getHeaders().getAuthorization().orElse(null);
+        if (header == null || !header.regionMatches(true, 0, "Bearer ", 0, 7)) {
+            throw new ApiException(new ApiError.Unauthorized(
+                    "You didn't provide an API key. Send it in an Authorization header: 'Authorization: Bearer YOUR_KEY'."));
+        }
+        byte[] presented = header.substring(7).trim().getBytes(StandardCharsets.UTF_8);
+        // Constant-time: the comparison must not reveal how much of a guess was right.
+        if (!MessageDigest.isEqual(presented, key)) {
+            throw new ApiException(new ApiError.Unauthorized("Incorrect API key provided."));
+        }
+    }
+}

@@ -1,0 +1,638 @@
+package io.knllama.inference;
+
+import de.kherud.llama.InferenceParameters;
+import de.kherud.llama.LlamaIterator;
+import de.kherud.llama.LlamaModel;
+import de.kherud.llama.LlamaOutput;
+import de.kherud.llama.ModelParameters;
+import de.kherud.llama.args.LogFormat;
+import de.kherud.llama.args.PoolingType;
+import io.knllama.error.ApiError;
+import io.knllama.error.ApiException;
+import io.knllama.inference.GenerationEvent.Finished;
+import io.knllama.inference.GenerationEvent.FinishReason;
+import io.knllama.inference.GenerationEvent.Timings;
+import io.knllama.inference.GenerationEvent.Token;
+import io.knllama.inference.GenerationEvent.Usage;
+import io.knllama.inference.GenerationRequest.ChatMessage;
+import io.knllama.inference.GenerationRequest.Prompt;
+import io.knllama.inference.GenerationRequest.ResponseFormat;
+import io.knllama.inference.InferenceMetrics.Outcome;
+import io.knllama.model.ModelFile;
+import io.knllama.model.ModelProperties;
+import io.micronaut.context.annotation.Context;
+import io.micronaut.json.JsonMapper;
+import io.micronaut.json.tree.JsonNode;
+import io.micronaut.runtime.graceful.GracefulShutdownCapable;
+import jakarta.annotation.PreDestroy;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.core.publisher.MonoSink;
+import reactor.core.publisher.Sinks;
+
+import java.io.IOException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalLong;
+import java.util.Set;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The one owner of the native model for the life of the process.
+ *
+ * <p>Start-up: the GGUF file is checked synchronously (a bad file stops start-up with a message naming
+ * the problem, before llama.cpp could abort on it); the native load then runs in the background while
+ * the HTTP server starts, and {@link #ready()} turns true when it is done. If llama.cpp refuses the file
+ * (an architecture newer than its build, say), the process exits with status 1: without its model it
+ * has nothing to serve, and a restart loop shows the operator the error.
+ *
+ * <p>Threading: every JNI call runs on the engine's own threads, never on the caller's (so never on
+ * Netty's event loop): template rendering and tokenization on a small "prepare" pool, generations on one
+ * thread per slot. {@link SlotScheduler} admits at most one generation per slot and sheds the rest.
+ *
+ * <p>Cancellation: cancelling the stream returned by {@link #generate} (an HTTP client that disconnects)
+ * removes a queued request from the queue, or cancels a running generation at its next token, which
+ * frees the native slot at once.
+ */
+@Context
+public final class LlamaEngine implements GracefulShutdownCapable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(LlamaEngine.class);
+    private static final Logger NATIVE_LOG = LoggerFactory.getLogger("llama.cpp");
+    private static final Duration LOADING_RETRY = Duration.ofSeconds(1);
+
+    private enum State { LOADING, READY, DRAINING, CLOSED }
+
+    private final ModelProperties modelProperties;
+    private final EngineProperties engineProperties;
+    private final ModelFile file;
+    private final ChatFormat chatFormat;
+    private final boolean promptCache;
+    private final int contextPerSlot;
+    private final SlotScheduler scheduler;
+    private final InferenceMetrics metrics;
+    private final JsonMapper json;
+    private final ExecutorService prepareExecutor;
+    private final ExecutorService slotExecutor;
+    private final ScheduledExecutorService timer;
+    private final CompletableFuture<LlamaModel> model = new CompletableFuture<>();
+    private final Set<Generation> running = ConcurrentHashMap.newKeySet();
+    private final Instant created = Instant.now();
+    private volatile State state = State.LOADING;
+    private volatile Duration loadTime = Duration.ZERO;
+    private volatile String jsonObjectGrammar;
+
+    LlamaEngine(ModelProperties modelProperties, EngineProperties engineProperties, InferenceMetrics metrics,
+                JsonMapper json) throws ModelFile.ModelFileException {
+        this.modelProperties = modelProperties;
+        this.engineProperties = engineProperties;
+        this.metrics = metrics;
+        this.json = json;
+        try {
+            this.file = ModelFile.inspect(modelProperties.file());
+        } catch (ModelFile.ModelFileException e) {
+            LOG.error("Cannot serve the model: {}", e.getMessage());
+            throw e;
+        }
+        this.chatFormat = ChatFormat.choose(modelProperties, file);
+        this.promptCache = modelProperties.promptCache() != null ? modelProperties.promptCache() : !file.slidingWindow();
+        this.contextPerSlot = modelProperties.contextSize();
+        int slots = engineProperties.effectiveSlots();
+        this.timer = Executors.newSingleThreadScheduledExecutor(daemon("llama-timer"));
+        this.prepareExecutor = Executors.newFixedThreadPool(Math.max(2, engineProperties.effectiveThreads()), daemon("llama-prepare"));
+        this.slotExecutor = Executors.newFixedThreadPool(slots, daemon("llama-slot"));
+        this.scheduler = new SlotScheduler(slots, engineProperties.effectiveQueueCapacity(),
+                engineProperties.maxQueueWait(), timer);
+        var registry = metrics.registry();
+        registry.gauge("knllama.slots.total", scheduler, SlotScheduler::slots);
+        registry.gauge("knllama.slots.busy", scheduler, SlotScheduler::busy);
+        registry.gauge("knllama.queue.depth", scheduler, SlotScheduler::waiting);
+        registry.gauge("knllama.model.load.seconds", this, e -> e.loadTime.toNanos() / 1e9);
+        Thread.ofPlatform().name("llama-load").daemon().start(this::load);
+    }
+
+    private void load() {
+        long start = System.nanoTime();
+        try {
+            LlamaModel llama = new LlamaModel(parameters());
+            loadTime = Duration.ofNanos(System.nanoTime() - start);
+            model.complete(llama);
+            synchronized (this) {
+                if (state == State.LOADING) {
+                    state = State.READY;
+                }
+            }
+            LOG.info("Model '{}' loaded in {} ms: {} ({}, {} MB), {} slots x {} tokens, {} threads, chat: {}, prompt cache {}",
+                    modelProperties.effectiveId(), loadTime.toMillis(), file.path(), file.architecture(),
+                    file.sizeBytes() >> 20, scheduler.slots(), contextPerSlot, engineProperties.effectiveThreads(),
+                    chatFormat.description(), promptCache ? "on" : "off" + (file.slidingWindow() ? " (sliding-window attention)" : ""));
+        } catch (Throwable failure) {
+            model.completeExceptionally(failure);
+            LOG.error("llama.cpp could not load {} ({} '{}'): {}. The process exits: it has nothing to serve.",
+                    file.path(), file.architecture(), file.name(), failure.getMessage());
+            // Not from this thread: System.exit waits for shutdown hooks, which wait for the context.
+            new Thread(() -> System.exit(1), "llama-load-failed").start();
+        }
+    }
+
+    private ModelParameters parameters() {
+        int slots = scheduler.slots();
+        int threads = engineProperties.effectiveThreads();
+        ModelParameters parameters = new ModelParameters()
+                .setModel(file.path().toString())
+                .setThreads(threads)
+                .setThreadsBatch(threads)
+                .setParallel(slots)
+                .setCtxSize(slots * contextPerSlot)
+                .setBatchSize(engineProperties.batchSize())
+                .setUbatchSize(modelProperties.embeddings() ? engineProperties.batchSize() : Math.min(512, engineProperties.batchSize()));
+        if (modelProperties.gpuLayers() > 0) {
+            parameters.setGpuLayers(modelProperties.gpuLayers());
+        }
+        if (engineProperties.nativeLog()) {
+            LlamaModel.setLogger(LogFormat.TEXT, (level, text) -> NATIVE_LOG.debug("{}: {}", level, text.strip()));
+        } else {
+            parameters.disableLog();
+        }
+        if (chatFormat instanceof ChatFormat.Native(String builtIn, String ignored) && builtIn != null) {
+            parameters.setChatTemplate(builtIn);
+        }
+        if (modelProperties.embeddings()) {
+            // Generative models have no pooling of their own; without one the binding returns the first token's vector.
+            parameters.enableEmbedding().setPoolingType(PoolingType.MEAN);
+        }
+        if (!modelProperties.mmap()) {
+            parameters.disableMmap();
+        }
+        return parameters;
+    }
+
+    /** Whether the model is loaded and the engine is taking requests. */
+    public boolean ready() {
+        return state == State.READY;
+    }
+
+    /** Facts about the served model, for listings. */
+    public ModelInfo info() {
+        return new ModelInfo(modelProperties.effectiveId(), created, file.path().getFileName().toString(),
+                file.architecture(), file.name(), file.sizeBytes(), contextPerSlot, scheduler.slots(),
+                chatFormat.description(), modelProperties.embeddings(), loadTime);
+    }
+
+    /**
+     * Starts a generation: renders and measures the prompt, then waits (bounded) for a slot. The result
+     * completes once the generation holds a slot, so an API can still answer with an error status up to
+     * then: it fails with an {@link ApiException} if the request is invalid, too long for the context,
+     * shed, or the engine is not serving. Cancelling it gives up the place in the queue. Nothing happens
+     * until it is subscribed to.
+     */
+    public Mono<GenerationStream> generate(GenerationRequest request) {
+        return Mono.create(admission -> new Generation(request, admission).start());
+    }
+
+    /** Embeds each input (mean-pooled), in one slot, in order. Errors are {@link ApiException}s. */
+    public Mono<Embeddings> embed(List<String> inputs) {
+        return Mono.create(sink -> {
+            if (!modelProperties.embeddings()) {
+                sink.error(new ApiException(new ApiError.Unsupported("model",
+                        "Embeddings are not enabled for this model; start the function with KNLLAMA_MODEL_EMBEDDINGS=true.")));
+                return;
+            }
+            ApiError unavailable = unavailable();
+            if (unavailable != null) {
+                sink.error(new ApiException(unavailable));
+                return;
+            }
+            var cancelled = new java.util.concurrent.atomic.AtomicBoolean();
+            var pending = new java.util.concurrent.atomic.AtomicReference<CompletableFuture<SlotScheduler.Lease>>();
+            sink.onCancel(() -> {
+                cancelled.set(true);
+                CompletableFuture<SlotScheduler.Lease> lease = pending.get();
+                if (lease != null) {
+                    lease.cancel(false);
+                }
+            });
+            CompletableFuture.supplyAsync(() -> countEmbeddingTokens(inputs), prepareExecutor)
+                    .thenCompose(counted -> {
+                        CompletableFuture<SlotScheduler.Lease> lease = scheduler.acquire();
+                        pending.set(lease);
+                        if (cancelled.get()) {
+                            lease.cancel(false);
+                        }
+                        return lease;
+                    })
+                    .whenComplete((lease, failure) -> {
+                        if (failure != null) {
+                            Throwable cause = failure instanceof CompletionException && failure.getCause() != null
+                                    ? failure.getCause() : failure;
+                            sink.error(cause instanceof ApiException ? cause
+                                    : new ApiException(new ApiError.EngineFailure("The engine failed: " + cause)));
+                        } else if (cancelled.get()) {
+                            lease.release();
+                        } else {
+                            slotExecutor.execute(() -> {
+                                try {
+                                    sink.success(embedAll(inputs, lease));
+                                } catch (ApiException e) {
+                                    sink.error(e);
+                                }
+                            });
+                        }
+                    });
+        });
+    }
+
+    private int countEmbeddingTokens(List<String> inputs) {
+        LlamaModel llama = model.join();
+        int limit = Math.min(contextPerSlot, engineProperties.batchSize());
+        for (int i = 0; i < inputs.size(); i++) {
+            int tokens = promptTokens(llama, inputs.get(i));
+            if (tokens > limit) {
+                throw new ApiException(new ApiError.ContextLengthExceeded("input[" + i + "]", tokens, 0, limit));
+            }
+        }
+        return inputs.size();
+    }
+
+    private Embeddings embedAll(List<String> inputs, SlotScheduler.Lease lease) {
+        try {
+            LlamaModel llama = model.join();
+            List<float[]> vectors = new ArrayList<>(inputs.size());
+            int tokens = 0;
+            for (String input : inputs) {
+                vectors.add(llama.embed(input));
+                tokens += promptTokens(llama, input);
+            }
+            metrics.embedded(tokens);
+            return new Embeddings(vectors, tokens);
+        } catch (RuntimeException e) {
+            LOG.error("Embedding failed: {}", e.toString());
+            throw new ApiException(new ApiError.EngineFailure("The engine failed to embed the input: " + e.getMessage()));
+        } finally {
+            lease.release();
+        }
+    }
+
+    /** Vectors in input order, and the prompt tokens they took. */
+    public record Embeddings(List<float[]> vectors, int promptTokens) {
+    }
+
+    private ApiError unavailable() {
+        return switch (state) {
+            case READY -> null;
+            case LOADING -> model.isCompletedExceptionally()
+                    ? new ApiError.EngineFailure("The model failed to load; see the server log.")
+                    : new ApiError.Unavailable("The model is still loading; retry in a moment.", LOADING_RETRY, "model_loading");
+            case DRAINING, CLOSED -> new ApiError.Unavailable(
+                    "The server is shutting down and takes no new requests; retry, another instance will answer.",
+                    Duration.ofSeconds(1), "shutting_down");
+        };
+    }
+
+    private int promptTokens(LlamaModel llama, String text) {
+        return llama.encode(text).length + (file.addsBos() ? 1 : 0);
+    }
+
+    /** What a request turns into once its prompt is rendered and measured. */
+    private record Prepared(String text, int promptTokens, int maxTokens, String grammar, List<String> stop) {
+    }
+
+    /** One request's way through the engine: prepare, wait for a slot, generate, report. */
+    private final class Generation {
+        private final GenerationRequest request;
+        private final MonoSink<GenerationStream> admission;
+        private final Sinks.Many<GenerationEvent> events = Sinks.many().unicast().onBackpressureBuffer();
+        private final long arrival = System.nanoTime();
+        private volatile boolean cancelled;
+        private volatile boolean streaming;
+        private volatile CompletableFuture<SlotScheduler.Lease> pendingLease;
+
+        Generation(GenerationRequest request, MonoSink<GenerationStream> admission) {
+            this.request = request;
+            this.admission = admission;
+        }
+
+        void start() {
+            admission.onCancel(this::cancel);
+            ApiError unavailable = unavailable();
+            if (unavailable != null) {
+                fail(new ApiException(unavailable));
+                return;
+            }
+            CompletableFuture.supplyAsync(this::prepare, prepareExecutor)
+                    .thenCompose(this::admit)
+                    .whenComplete((admitted, failure) -> {
+                        if (failure != null) {
+                            fail(failure);
+                        } else if (cancelled) {
+                            admitted.lease().release();
+                            metrics.outcome(Outcome.CANCELLED);
+                        } else {
+                            try {
+                                slotExecutor.execute(() -> run(admitted));
+                            } catch (RejectedExecutionException shutDown) {
+                                admitted.lease().release();
+                                fail(new ApiException(unavailable()));
+                            }
+                        }
+                    });
+        }
+
+        private record Admitted(Prepared prepared, SlotScheduler.Lease lease, long queuedNanos) {
+        }
+
+        private CompletionStage<Admitted> admit(Prepared prepared) {
+            if (cancelled) {
+                return CompletableFuture.failedFuture(new CancellationException());
+            }
+            long queuedAt = System.nanoTime();
+            CompletableFuture<SlotScheduler.Lease> lease = scheduler.acquire();
+            pendingLease = lease;
+            if (cancelled) {
+                lease.cancel(false);
+            }
+            return lease.thenApply(granted -> new Admitted(prepared, granted, System.nanoTime() - queuedAt));
+        }
+
+        private void cancel() {
+            cancelled = true;
+            CompletableFuture<SlotScheduler.Lease> lease = pendingLease;
+            if (lease != null) {
+                lease.cancel(false);
+            }
+        }
+
+        private void fail(Throwable failure) {
+            Throwable cause = failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
+            if (cause instanceof CancellationException) {
+                metrics.outcome(Outcome.CANCELLED);
+                return;
+            }
+            if (cause instanceof ApiException api) {
+                metrics.outcome(switch (api.error()) {
+                    case ApiError.Overloaded o -> Outcome.OVERLOADED;
+                    case ApiError.Unavailable u -> Outcome.UNAVAILABLE;
+                    case ApiError.EngineFailure f -> Outcome.ERROR;
+                    default -> Outcome.INVALID;
+                });
+                error(api);
+                return;
+            }
+            LOG.error("Generation failed", cause);
+            metrics.outcome(Outcome.ERROR);
+            error(new ApiException(new ApiError.EngineFailure("The engine failed: " + cause)));
+        }
+
+        /** Before admission the error fails the admission; after it, it ends the stream of events. */
+        private void error(ApiException error) {
+            if (streaming) {
+                events.tryEmitError(error);
+            } else {
+                admission.error(error);
+            }
+        }
+
+        private Prepared prepare() {
+            LlamaModel llama = model.join();
+            List<String> stop = new ArrayList<>(request.sampling().stop());
+            String text;
+            String promptParam;
+            switch (request.prompt()) {
+                case Prompt.Text(String raw) -> {
+                    text = raw;
+                    promptParam = "prompt";
+                }
+                case Prompt.Chat(List<ChatMessage> messages) -> {
+                    text = renderChat(llama, messages);
+                    if (chatFormat instanceof ChatFormat.Transcript) {
+                        stop.addAll(ChatFormat.Transcript.STOP);
+                    }
+                    promptParam = "messages";
+                }
+            }
+            int promptTokens = promptTokens(llama, text);
+            Integer requested = request.maxTokens();
+            int available = contextPerSlot - promptTokens;
+            if ((requested != null && requested > available) || available < 1) {
+                throw new ApiException(new ApiError.ContextLengthExceeded(promptParam, promptTokens,
+                        requested != null ? requested : 1, contextPerSlot));
+            }
+            request.sampling().logitBias().keySet().stream()
+                    .filter(token -> token < 0 || token >= file.vocabularySize()).findFirst()
+                    .ifPresent(token -> {
+                        throw new ApiException(new ApiError.InvalidRequest("logit_bias",
+                                "Token id %d is not in the model's vocabulary of %d tokens.".formatted(token, file.vocabularySize())));
+                    });
+            return new Prepared(text, promptTokens, requested != null ? requested : available,
+                    grammar(request.format()), List.copyOf(stop));
+        }
+
+        private void run(Admitted admitted) {
+            running.add(this);
+            Prepared prepared = admitted.prepared();
+            metrics.queued(admitted.queuedNanos());
+            long granted = System.nanoTime();
+            long deadline = arrival + engineProperties.requestTimeout().toNanos();
+            int tokens = 0;
+            long firstToken = 0;
+            long last = 0;
+            boolean timedOut = false;
+            try {
+                LlamaModel llama = model.join();
+                streaming = true;
+                admission.success(new GenerationStream(prepared.promptTokens(), events.asFlux().doOnCancel(this::cancel)));
+                LlamaIterator outputs = llama.generate(parameters(prepared)).iterator();
+                while (outputs.hasNext()) {
+                    if (cancelled) {
+                        outputs.cancel();
+                        break;
+                    }
+                    if (System.nanoTime() - deadline > 0) {
+                        outputs.cancel();
+                        timedOut = true;
+                        break;
+                    }
+                    LlamaOutput output = outputs.next();
+                    if (!outputs.hasNext()) {
+                        break; // the closing result; in streaming mode it carries no text
+                    }
+                    // Each intermediate result stands for one decoded token: text held back (a possible stop
+                    // sequence, an EOS) arrives as an empty result, and only a token that ends inside a UTF-8
+                    // character sends nothing (its bytes come with the next result).
+                    tokens++;
+                    long now = System.nanoTime();
+                    if (firstToken == 0) {
+                        firstToken = now;
+                        metrics.firstToken(now - arrival);
+                    } else {
+                        metrics.interToken(now - last);
+                    }
+                    last = now;
+                    if (!output.text.isEmpty()) {
+                        events.tryEmitNext(new Token(output.text));
+                    }
+                }
+                if (cancelled) {
+                    metrics.outcome(Outcome.CANCELLED);
+                    return;
+                }
+                if (timedOut) {
+                    LOG.warn("A generation reached the request time limit of {} s after {} tokens",
+                            engineProperties.requestTimeout().toSeconds(), tokens);
+                }
+                long end = System.nanoTime();
+                FinishReason reason = timedOut || tokens >= prepared.maxTokens() ? FinishReason.LENGTH : FinishReason.STOP;
+                long first = firstToken == 0 ? end : firstToken;
+                Finished finished = new Finished(reason, new Usage(prepared.promptTokens(), tokens), new Timings(
+                        Duration.ofNanos(admitted.queuedNanos()), Duration.ofNanos(first - granted),
+                        Duration.ofNanos(end - first), Duration.ofNanos(end - arrival)));
+                metrics.finished(finished);
+                events.tryEmitNext(finished);
+                events.tryEmitComplete();
+            } catch (RuntimeException e) {
+                fail(e instanceof ApiException ? e : new ApiException(new ApiError.EngineFailure(
+                        "The engine failed during generation: " + e.getMessage())));
+                LOG.error("Generation failed after {} tokens: {}", tokens, e.toString());
+            } finally {
+                admitted.lease().release();
+                running.remove(this);
+            }
+        }
+
+        private InferenceParameters parameters(Prepared prepared) {
+            // Fresh per request: the binding's parameter objects are mutable and not safe to share.
+            InferenceParameters parameters = new InferenceParameters(prepared.text())
+                    .setNPredict(prepared.maxTokens())
+                    .setCachePrompt(promptCache);
+            GenerationRequest.Sampling s = request.sampling();
+            if (s.temperature() != null) {
+                parameters.setTemperature(s.temperature());
+            }
+            if (s.topP() != null) {
+                parameters.setTopP(s.topP());
+            }
+            if (s.topK() != null) {
+                parameters.setTopK(s.topK());
+            }
+            if (s.minP() != null) {
+                parameters.setMinP(s.minP());
+            }
+            if (s.seed() != null) {
+                parameters.setSeed((int) (s.seed() & 0x7fffffffL));
+            }
+            if (s.presencePenalty() != null) {
+                parameters.setPresencePenalty(s.presencePenalty());
+            }
+            if (s.frequencyPenalty() != null) {
+                parameters.setFrequencyPenalty(s.frequencyPenalty());
+            }
+            if (s.repeatPenalty() != null) {
+                parameters.setRepeatPenalty(s.repeatPenalty());
+            }
+            if (!prepared.stop().isEmpty()) {
+                parameters.setStopStrings(prepared.stop().toArray(String[]::new));
+            }
+            if (!s.logitBias().isEmpty()) {
+                parameters.setTokenIdBias(s.logitBias());
+            }
+            if (prepared.grammar() != null) {
+                parameters.setGrammar(prepared.grammar());
+            }
+            return parameters;
+        }
+    }
+
+    private String renderChat(LlamaModel llama, List<ChatMessage> messages) {
+        if (chatFormat instanceof ChatFormat.Transcript transcript) {
+            return transcript.render(messages);
+        }
+        List<Map<String, String>> wire = new ArrayList<>(messages.size());
+        for (ChatMessage message : messages) {
+            Map<String, String> entry = new LinkedHashMap<>();
+            entry.put("role", message.role().name().toLowerCase());
+            entry.put("content", message.content());
+            wire.add(entry);
+        }
+        try {
+            return llama.applyTemplate(json.writeValueAsString(Map.of("messages", wire)));
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot encode chat messages", e);
+        }
+    }
+
+    private String grammar(ResponseFormat format) {
+        return switch (format) {
+            case ResponseFormat.Text t -> null;
+            case ResponseFormat.JsonObject o -> {
+                String grammar = jsonObjectGrammar;
+                if (grammar == null) {
+                    grammar = jsonObjectGrammar = LlamaModel.jsonSchemaToGrammar("{\"type\":\"object\"}");
+                }
+                yield grammar;
+            }
+            case ResponseFormat.JsonSchema(String schema) -> {
+                JsonNode tree;
+                try {
+                    tree = json.readValue(schema, JsonNode.class);
+                } catch (IOException e) {
+                    throw new ApiException(new ApiError.InvalidRequest("response_format", "The JSON schema is not valid JSON."));
+                }
+                SchemaSupport.check(tree);
+                yield LlamaModel.jsonSchemaToGrammar(schema);
+            }
+        };
+    }
+
+    @Override
+    public CompletionStage<?> shutdownGracefully() {
+        synchronized (this) {
+            if (state == State.LOADING || state == State.READY) {
+                state = State.DRAINING;
+            }
+        }
+        LOG.info("Shutting down: no new requests; waiting for {} running generation(s)", scheduler.busy());
+        return scheduler.drain();
+    }
+
+    @Override
+    public OptionalLong reportActiveTasks() {
+        return OptionalLong.of(scheduler.busy());
+    }
+
+    @PreDestroy
+    void close() throws InterruptedException {
+        state = State.CLOSED;
+        running.forEach(Generation::cancel);
+        scheduler.drain().completeOnTimeout(null, 5, TimeUnit.SECONDS).join();
+        slotExecutor.shutdown();
+        prepareExecutor.shutdown();
+        timer.shutdownNow();
+        slotExecutor.awaitTermination(5, TimeUnit.SECONDS);
+        LlamaModel llama = model.getNow(null);
+        if (llama != null) {
+            // The binding leaves a non-daemon native thread behind (java-llama.cpp#116); exit never waits for it
+            // because the shutdown is either JVM exit or a test's context close.
+            llama.close();
+        }
+    }
+
+    private static ThreadFactory daemon(String name) {
+        return Thread.ofPlatform().name(name + "-", 0).daemon().factory();
+    }
+}

@@ -1,0 +1,65 @@
+package io.knllama.model;
+
+import io.knllama.gguf.GgufException;
+import io.knllama.gguf.GgufFile;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Optional;
+
+/**
+ * A model file that passed the GGUF check, with the facts the engine needs before (and without)
+ * asking llama.cpp: architecture, shapes, tokenizer flags, chat template.
+ */
+public record ModelFile(
+        Path path,
+        long sizeBytes,
+        String architecture,
+        String name,
+        long trainedContext,
+        long embeddingLength,
+        long vocabularySize,
+        boolean addsBos,
+        boolean slidingWindow,
+        Optional<String> chatTemplate) {
+
+    /**
+     * Reads and checks the file.
+     *
+     * @throws ModelFileException with a message an operator can act on
+     */
+    public static ModelFile inspect(Path path) throws ModelFileException {
+        GgufFile gguf;
+        try {
+            gguf = GgufFile.read(path);
+        } catch (GgufException e) {
+            throw new ModelFileException("%s is not a usable GGUF model: %s".formatted(path, e.getMessage()));
+        } catch (java.nio.file.NoSuchFileException e) {
+            throw new ModelFileException("model file %s does not exist; set KNLLAMA_MODEL_PATH to a GGUF file "
+                    + "(locally: ./scripts/fetch-model.sh prints one)".formatted(path));
+        } catch (IOException e) {
+            throw new ModelFileException("cannot read model file %s: %s".formatted(path, e));
+        }
+        String arch = gguf.architecture();
+        String tokenizer = gguf.string("tokenizer.ggml.model").orElse("");
+        return new ModelFile(
+                path,
+                gguf.fileSize(),
+                arch,
+                gguf.string("general.name").orElse(arch),
+                gguf.integer(arch + ".context_length").orElse(0),
+                gguf.integer(arch + ".embedding_length").orElse(0),
+                gguf.value("tokenizer.ggml.tokens").map(GgufFile.MetadataValue::length).orElse(0L),
+                // llama.cpp's default when the flag is absent: SentencePiece vocabularies add BOS, others do not
+                gguf.bool("tokenizer.ggml.add_bos_token").orElse("llama".equals(tokenizer)),
+                gguf.value(arch + ".attention.sliding_window").isPresent(),
+                gguf.string("tokenizer.chat_template").filter(t -> !t.isBlank()));
+    }
+
+    /** A model file that cannot be served; the message says what to do. */
+    public static final class ModelFileException extends Exception {
+        public ModelFileException(String message) {
+            super(message);
+        }
+    }
+}

@@ -1,0 +1,129 @@
+package io.knllama.openai;
+
+import io.knllama.error.ApiError;
+import io.knllama.error.ApiException;
+import io.knllama.inference.CompleteFunction;
+import io.knllama.inference.LlamaEngine;
+import io.knllama.openai.OpenAiResponses.Header;
+import io.micronaut.http.HttpResponse;
+import io.micronaut.http.MediaType;
+import io.micronaut.http.MutableHttpResponse;
+import io.micronaut.http.annotation.Body;
+import io.micronaut.http.annotation.Controller;
+import io.micronaut.http.annotation.Get;
+import io.micronaut.http.annotation.PathVariable;
+import io.micronaut.http.annotation.Post;
+import io.micronaut.json.JsonMapper;
+import io.micronaut.json.tree.JsonNode;
+import reactor.core.publisher.Mono;
+
+import java.io.IOException;
+import java.time.Instant;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * The OpenAI-compatible routes. Bodies are read as bytes and parsed here, so that malformed JSON,
+ * invalid UTF-8 and wrong types all come back as OpenAI errors naming the parameter.
+ *
+ * <p>Streams answer with a status only once the generation holds a slot: a shed or invalid request
+ * gets a proper 4xx/503, never a 200 followed by an error event.
+ */
+@Controller("/v1")
+final class OpenAiController {
+
+    private final LlamaEngine engine;
+    private final CompleteFunction complete;
+    private final JsonMapper json;
+
+    OpenAiController(LlamaEngine engine, CompleteFunction complete, JsonMapper json) {
+        this.engine = engine;
+        this.complete = complete;
+        this.json = json;
+    }
+
+    @Post(uri = "/chat/completions", consumes = MediaType.APPLICATION_JSON, produces = {MediaType.APPLICATION_JSON, MediaType.TEXT_EVENT_STREAM})
+    Mono<MutableHttpResponse<?>> chatCompletions(@Body byte[] body) {
+        OpenAiRequests.Chat request = OpenAiRequests.chat(parse(body), json);
+        Header header = header("chatcmpl-", request.model());
+        if (request.stream()) {
+            return engine.generate(request.generation()).map(stream -> HttpResponse
+                    .ok(OpenAiResponses.chatStream(header, stream, request.includeUsage()))
+                    .contentType(MediaType.TEXT_EVENT_STREAM_TYPE));
+        }
+        return complete.apply(request.generation()).map(completion -> HttpResponse.ok(OpenAiResponses.chat(header, completion)));
+    }
+
+    @Post(uri = "/completions", consumes = MediaType.APPLICATION_JSON, produces = {MediaType.APPLICATION_JSON, MediaType.TEXT_EVENT_STREAM})
+    Mono<MutableHttpResponse<?>> completions(@Body byte[] body) {
+        OpenAiRequests.Text request = OpenAiRequests.completion(parse(body));
+        Header header = header("cmpl-", request.model());
+        if (request.stream()) {
+            return engine.generate(request.generation()).map(stream -> HttpResponse
+                    .ok(OpenAiResponses.textStream(header, stream, request.includeUsage(), request.echo()))
+                    .contentType(MediaType.TEXT_EVENT_STREAM_TYPE));
+        }
+        return complete.apply(request.generation())
+                .map(completion -> HttpResponse.ok(OpenAiResponses.text(header, completion, request.echo())));
+    }
+
+    @Post(uri = "/embeddings", consumes = MediaType.APPLICATION_JSON, produces = MediaType.APPLICATION_JSON)
+    Mono<MutableHttpResponse<EmbeddingList>> embeddings(@Body byte[] body) {
+        OpenAiRequests.Embed request = OpenAiRequests.embedding(parse(body));
+        String model = served(request.model());
+        return engine.embed(request.inputs())
+                .map(embeddings -> HttpResponse.ok(OpenAiResponses.embeddings(model, embeddings, request.base64())));
+    }
+
+    @Get(uri = "/models", produces = MediaType.APPLICATION_JSON)
+    ModelList models() {
+        return OpenAiResponses.models(engine.info());
+    }
+
+    @Get(uri = "/models/{+id}", produces = MediaType.APPLICATION_JSON)
+    ModelList.ModelObject model(@PathVariable String id) {
+        served(id);
+        return OpenAiResponses.model(engine.info());
+    }
+
+    private JsonNode parse(byte[] body) {
+        if (body == null || body.length == 0) {
+            throw RequestFields.invalid(null, "The request body is empty; send a JSON object.", "invalid_json");
+        }
+        try {
+            return json.readValue(body, JsonNode.class);
+        } catch (IOException e) {
+            throw RequestFields.invalid(null, "The request body is not valid JSON: " + firstLine(e.getMessage()), "invalid_json");
+        }
+    }
+
+    private String served(String model) {
+        String id = engine.info().id();
+        if (!id.equals(model)) {
+            throw new ApiException(new ApiError.ModelNotFound(model, id));
+        }
+        return id;
+    }
+
+    private Header header(String prefix, String model) {
+        return new Header(prefix + randomId(), Instant.now().getEpochSecond(), served(model));
+    }
+
+    private static String randomId() {
+        String alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+        ThreadLocalRandom random = ThreadLocalRandom.current();
+        StringBuilder id = new StringBuilder(24);
+        for (int i = 0; i < 24; i++) {
+            id.append(alphabet.charAt(random.nextInt(alphabet.length())));
+        }
+        return id.toString();
+    }
+
+    private static String firstLine(String message) {
+        if (message == null) {
+            return "unreadable";
+        }
+        int end = message.indexOf('\n');
+        String line = end < 0 ? message : message.substring(0, end);
+        return line.length() > 200 ? line.substring(0, 200) + "…" : line;
+    }
+}

@@ -1,0 +1,384 @@
+package io.knllama.openai;
+
+import io.knllama.error.ApiError;
+import io.knllama.error.ApiException;
+import io.knllama.inference.GenerationRequest;
+import io.knllama.inference.GenerationRequest.ChatMessage;
+import io.knllama.inference.GenerationRequest.ChatMessage.Role;
+import io.knllama.inference.GenerationRequest.ResponseFormat;
+import io.knllama.inference.GenerationRequest.Sampling;
+import io.micronaut.json.JsonMapper;
+import io.micronaut.json.tree.JsonNode;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Pure translation of OpenAI request bodies into engine requests. Strict like OpenAI itself: unknown
+ * parameters, wrong types and out-of-range values are refused with the parameter's path; parameters
+ * OpenAI defines but this server cannot honour (tools, logprobs, n &gt; 1, images) are refused by name
+ * rather than silently ignored. Parameters that change nothing here ({@code user}, {@code store},
+ * {@code metadata}, ...) are accepted.
+ */
+final class OpenAiRequests {
+
+    static final int MAX_STOP = 16;
+    static final int MAX_STOP_LENGTH = 256;
+    static final int MAX_LOGIT_BIAS = 1024;
+    static final int MAX_EMBEDDING_INPUTS = 256;
+    static final long MAX_TOKENS = 1_000_000;
+    /** OpenAI's documented default for the legacy completions endpoint. */
+    static final int COMPLETIONS_DEFAULT_MAX_TOKENS = 16;
+
+    private static final String NO_LOGPROBS = "Log probabilities are not available: the llama.cpp binding in use "
+            + "(de.kherud:llama 4.2.0) cannot return them.";
+
+    private static final Set<String> SAMPLING = Set.of("temperature", "top_p", "top_k", "min_p", "seed",
+            "presence_penalty", "frequency_penalty", "repeat_penalty", "stop", "logit_bias");
+    private static final Set<String> CHAT = union(SAMPLING, Set.of("model", "messages", "max_tokens",
+            "max_completion_tokens", "n", "logprobs", "top_logprobs", "response_format", "stream", "stream_options",
+            "user", "tools", "tool_choice", "parallel_tool_calls", "functions", "function_call", "store", "metadata",
+            "service_tier", "modalities", "audio", "prediction", "reasoning_effort", "web_search_options"));
+    private static final Set<String> COMPLETION = union(SAMPLING, Set.of("model", "prompt", "suffix", "max_tokens",
+            "n", "best_of", "logprobs", "echo", "stream", "stream_options", "user"));
+    private static final Set<String> EMBEDDING = Set.of("model", "input", "encoding_format", "dimensions", "user");
+    private static final Set<String> MESSAGE = Set.of("role", "content", "name", "tool_calls", "tool_call_id",
+            "refusal", "function_call", "audio");
+
+    private OpenAiRequests() {
+    }
+
+    /** A chat completion request: what to generate and how to answer. */
+    record Chat(String model, GenerationRequest generation, boolean stream, boolean includeUsage) {
+    }
+
+    /** A legacy completion request. {@code echo} puts the prompt in front of the answer. */
+    record Text(String model, GenerationRequest generation, boolean stream, boolean includeUsage, String echo) {
+    }
+
+    record Embed(String model, List<String> inputs, boolean base64) {
+    }
+
+    static Chat chat(JsonNode json, JsonMapper mapper) {
+        RequestFields body = RequestFields.body(json).allowOnly(CHAT);
+        String model = body.requiredString("model");
+        List<ChatMessage> messages = messages(body);
+        body.unsupported("tools", "Tools (function calling) are not supported by this server.");
+        body.unsupported("functions", "Functions (function calling) are not supported by this server.");
+        body.unsupported("function_call", "Functions (function calling) are not supported by this server.");
+        body.unsupported("audio", "Audio output is not supported by this server.");
+        body.unsupported("prediction", "Predicted outputs are not supported by this server.");
+        body.unsupported("web_search_options", "Web search is not supported by this server.");
+        body.string("tool_choice").filter(choice -> !choice.equals("none") && !choice.equals("auto")).ifPresent(choice -> {
+            throw new ApiException(new ApiError.Unsupported("tool_choice", "Tools are not supported by this server."));
+        });
+        if (body.present("tool_choice") && body.raw("tool_choice").isObject()) {
+            throw new ApiException(new ApiError.Unsupported("tool_choice", "Tools are not supported by this server."));
+        }
+        body.array("modalities").ifPresent(modalities -> modalities.forEach(m -> {
+            if (!"text".equals(m.asString())) {
+                throw new ApiException(new ApiError.Unsupported(m.path(), "Only the text modality is supported."));
+            }
+        }));
+        if (body.bool("logprobs").orElse(false)) {
+            throw new ApiException(new ApiError.Unsupported("logprobs", NO_LOGPROBS));
+        }
+        if (body.integer("top_logprobs", 0, 20).orElse(0L) > 0) {
+            throw new ApiException(new ApiError.Unsupported("top_logprobs", NO_LOGPROBS));
+        }
+        onlyOne(body, "n");
+        ignored(body);
+        Long maxTokens = body.integer("max_completion_tokens", 1, MAX_TOKENS)
+                .or(() -> body.integer("max_tokens", 1, MAX_TOKENS)).orElse(null);
+        boolean stream = body.bool("stream").orElse(false);
+        return new Chat(model, new GenerationRequest(new GenerationRequest.Prompt.Chat(messages), sampling(body),
+                maxTokens == null ? null : maxTokens.intValue(), responseFormat(body, mapper)),
+                stream, includeUsage(body, stream));
+    }
+
+    static Text completion(JsonNode json) {
+        RequestFields body = RequestFields.body(json).allowOnly(COMPLETION);
+        String model = body.requiredString("model");
+        String prompt = prompt(body);
+        body.unsupported("suffix", "Insertion (suffix) is not supported by this server.");
+        onlyOne(body, "n");
+        onlyOne(body, "best_of");
+        if (body.integer("logprobs", 0, 5).orElse(0L) > 0) {
+            throw new ApiException(new ApiError.Unsupported("logprobs", NO_LOGPROBS));
+        }
+        body.string("user");
+        int maxTokens = body.integer("max_tokens", 1, MAX_TOKENS).orElse((long) COMPLETIONS_DEFAULT_MAX_TOKENS).intValue();
+        boolean stream = body.bool("stream").orElse(false);
+        boolean echo = body.bool("echo").orElse(false);
+        return new Text(model, new GenerationRequest(new GenerationRequest.Prompt.Text(prompt), sampling(body),
+                maxTokens, new ResponseFormat.Text()), stream, includeUsage(body, stream), echo ? prompt : null);
+    }
+
+    static Embed embedding(JsonNode json) {
+        RequestFields body = RequestFields.body(json).allowOnly(EMBEDDING);
+        String model = body.requiredString("model");
+        body.unsupported("dimensions", "Choosing embedding dimensions is not supported; vectors have the model's width.");
+        body.string("user");
+        String format = body.string("encoding_format").orElse("float");
+        if (!format.equals("float") && !format.equals("base64")) {
+            throw RequestFields.invalid("encoding_format", "Invalid 'encoding_format': expected 'float' or 'base64'.",
+                    "invalid_value");
+        }
+        JsonNode input = body.raw("input");
+        List<String> inputs = new ArrayList<>();
+        if (input == null) {
+            throw RequestFields.invalid("input", "Missing required parameter: 'input'.", "missing_required_parameter");
+        } else if (input.isString()) {
+            inputs.add(input.getStringValue());
+        } else if (input.isArray()) {
+            for (RequestFields.Element element : body.array("input").orElseThrow()) {
+                if (element.value().isNumber() || element.value().isArray()) {
+                    throw new ApiException(new ApiError.Unsupported(element.path(), "Token arrays are not supported as input; send text."));
+                }
+                inputs.add(element.asString());
+            }
+        } else {
+            throw RequestFields.invalid("input", "Invalid type for 'input': expected a string or an array of strings, but got "
+                    + RequestFields.kind(input) + ".", "invalid_type");
+        }
+        if (inputs.isEmpty() || inputs.size() > MAX_EMBEDDING_INPUTS) {
+            throw RequestFields.invalid("input", "'input' must hold between 1 and %d texts.".formatted(MAX_EMBEDDING_INPUTS),
+                    "invalid_value");
+        }
+        for (int i = 0; i < inputs.size(); i++) {
+            if (inputs.get(i).isEmpty()) {
+                throw RequestFields.invalid(input.isArray() ? "input[" + i + "]" : "input", "Input texts must not be empty.",
+                        "invalid_value");
+            }
+        }
+        return new Embed(model, inputs, format.equals("base64"));
+    }
+
+    private static List<ChatMessage> messages(RequestFields body) {
+        List<RequestFields.Element> elements = body.array("messages").orElseThrow(() -> RequestFields.invalid("messages",
+                "Missing required parameter: 'messages'.", "missing_required_parameter"));
+        if (elements.isEmpty()) {
+            throw RequestFields.invalid("messages", "'messages' must contain at least one message.", "invalid_value");
+        }
+        List<ChatMessage> messages = new ArrayList<>(elements.size());
+        for (RequestFields.Element element : elements) {
+            RequestFields message = element.asObject().allowOnly(MESSAGE);
+            String role = message.requiredString("role");
+            Role parsed = switch (role) {
+                case "system", "developer" -> Role.SYSTEM;
+                case "user" -> Role.USER;
+                case "assistant" -> Role.ASSISTANT;
+                case "tool", "function" -> throw new ApiException(new ApiError.Unsupported(message.path("role"),
+                        "Tool messages are not supported: this server does not call tools."));
+                default -> throw RequestFields.invalid(message.path("role"), ("Invalid value for '%s': '%s' is not one of "
+                        + "'system', 'developer', 'user', 'assistant'.").formatted(message.path("role"), role), "invalid_value");
+            };
+            message.unsupported("tool_calls", "Tool calls are not supported by this server.");
+            message.unsupported("function_call", "Function calls are not supported by this server.");
+            message.unsupported("audio", "Audio is not supported by this server.");
+            message.string("name");
+            messages.add(new ChatMessage(parsed, content(message, parsed)));
+        }
+        return messages;
+    }
+
+    /** Content is a string, or an array of parts of which only text is supported. */
+    private static String content(RequestFields message, Role role) {
+        JsonNode content = message.raw("content");
+        if (content == null) {
+            if (role == Role.ASSISTANT) {
+                return "";
+            }
+            throw RequestFields.invalid(message.path("content"), "Missing required parameter: '%s'.".formatted(message.path("content")),
+                    "missing_required_parameter");
+        }
+        if (content.isString()) {
+            return content.getStringValue();
+        }
+        if (!content.isArray()) {
+            throw RequestFields.invalid(message.path("content"), "Invalid type for '%s': expected a string or an array of parts, but got %s."
+                    .formatted(message.path("content"), RequestFields.kind(content)), "invalid_type");
+        }
+        StringBuilder text = new StringBuilder();
+        for (RequestFields.Element element : message.array("content").orElseThrow()) {
+            RequestFields part = element.asObject();
+            String type = part.requiredString("type");
+            switch (type) {
+                case "text" -> {
+                    part.allowOnly(Set.of("type", "text"));
+                    if (!text.isEmpty()) {
+                        text.append('\n');
+                    }
+                    text.append(part.requiredString("text"));
+                }
+                case "refusal" -> part.allowOnly(Set.of("type", "refusal")).string("refusal");
+                case "image_url", "input_audio", "file" -> throw new ApiException(new ApiError.Unsupported(part.path("type"),
+                        "Content of type '%s' is not supported: this model reads text only.".formatted(type)));
+                default -> throw RequestFields.invalid(part.path("type"), "Invalid content part type '%s'.".formatted(type),
+                        "invalid_value");
+            }
+        }
+        return text.toString();
+    }
+
+    private static String prompt(RequestFields body) {
+        JsonNode prompt = body.raw("prompt");
+        String text;
+        if (prompt == null) {
+            throw RequestFields.invalid("prompt", "Missing required parameter: 'prompt'.", "missing_required_parameter");
+        } else if (prompt.isString()) {
+            text = prompt.getStringValue();
+        } else if (prompt.isArray()) {
+            List<RequestFields.Element> elements = body.array("prompt").orElseThrow();
+            if (elements.size() != 1 || !elements.getFirst().value().isString()) {
+                throw new ApiException(new ApiError.Unsupported("prompt",
+                        "Only a single text prompt is supported (not several prompts, nor token arrays)."));
+            }
+            text = elements.getFirst().asString();
+        } else {
+            throw RequestFields.invalid("prompt", "Invalid type for 'prompt': expected a string, but got "
+                    + RequestFields.kind(prompt) + ".", "invalid_type");
+        }
+        if (text.isEmpty()) {
+            throw RequestFields.invalid("prompt", "'prompt' must not be empty.", "invalid_value");
+        }
+        return text;
+    }
+
+    private static Sampling sampling(RequestFields body) {
+        return new Sampling(
+                body.floatNumber("temperature", 0, 2).orElse(null),
+                body.floatNumber("top_p", 0, 1).orElse(null),
+                body.integer("top_k", 0, 1000).map(Long::intValue).orElse(null),
+                body.floatNumber("min_p", 0, 1).orElse(null),
+                body.integer("seed", Long.MIN_VALUE, Long.MAX_VALUE).orElse(null),
+                body.floatNumber("presence_penalty", -2, 2).orElse(null),
+                body.floatNumber("frequency_penalty", -2, 2).orElse(null),
+                body.floatNumber("repeat_penalty", 0, 10).orElse(null),
+                stop(body),
+                logitBias(body));
+    }
+
+    private static List<String> stop(RequestFields body) {
+        JsonNode stop = body.raw("stop");
+        List<String> sequences = new ArrayList<>();
+        if (stop == null) {
+            return sequences;
+        }
+        if (stop.isString()) {
+            sequences.add(stop.getStringValue());
+        } else if (stop.isArray()) {
+            for (RequestFields.Element element : body.array("stop").orElseThrow()) {
+                sequences.add(element.asString());
+            }
+        } else {
+            throw RequestFields.invalid("stop", "Invalid type for 'stop': expected a string or an array of strings, but got "
+                    + RequestFields.kind(stop) + ".", "invalid_type");
+        }
+        if (sequences.size() > MAX_STOP) {
+            throw RequestFields.invalid("stop", "'stop' may hold at most %d sequences.".formatted(MAX_STOP), "invalid_value");
+        }
+        for (String sequence : sequences) {
+            // An empty stop sequence would match at once and end every generation before it starts.
+            if (sequence.isEmpty() || sequence.length() > MAX_STOP_LENGTH) {
+                throw RequestFields.invalid("stop", "Stop sequences must be 1 to %d characters long.".formatted(MAX_STOP_LENGTH),
+                        "invalid_value");
+            }
+        }
+        return sequences;
+    }
+
+    private static Map<Integer, Float> logitBias(RequestFields body) {
+        Map<Integer, Float> bias = new HashMap<>();
+        body.object("logit_bias").ifPresent(map -> {
+            JsonNode raw = body.raw("logit_bias");
+            if (raw.size() > MAX_LOGIT_BIAS) {
+                throw RequestFields.invalid("logit_bias", "'logit_bias' may hold at most %d tokens.".formatted(MAX_LOGIT_BIAS),
+                        "invalid_value");
+            }
+            for (Map.Entry<String, JsonNode> entry : raw.entries()) {
+                int token;
+                try {
+                    token = Integer.parseInt(entry.getKey());
+                } catch (NumberFormatException e) {
+                    throw RequestFields.invalid("logit_bias", "'logit_bias' keys must be token ids, not '%s'.".formatted(entry.getKey()),
+                            "invalid_value");
+                }
+                bias.put(token, map.floatNumber(entry.getKey(), -100, 100).orElseThrow());
+            }
+        });
+        return bias;
+    }
+
+    private static ResponseFormat responseFormat(RequestFields body, JsonMapper mapper) {
+        return body.object("response_format").map(format -> {
+            String type = format.requiredString("type");
+            return switch (type) {
+                case "text" -> {
+                    format.allowOnly(Set.of("type"));
+                    yield new ResponseFormat.Text();
+                }
+                case "json_object" -> {
+                    format.allowOnly(Set.of("type"));
+                    yield new ResponseFormat.JsonObject();
+                }
+                case "json_schema" -> {
+                    format.allowOnly(Set.of("type", "json_schema"));
+                    RequestFields spec = format.object("json_schema").orElseThrow(() -> RequestFields.invalid(
+                            "response_format.json_schema", "Missing required parameter: 'response_format.json_schema'.",
+                            "missing_required_parameter"));
+                    spec.allowOnly(Set.of("name", "schema", "strict", "description"));
+                    spec.requiredString("name");
+                    spec.string("description");
+                    spec.bool("strict");
+                    JsonNode schema = spec.object("schema").map(s -> spec.raw("schema")).orElseGet(() -> JsonNode.createObjectNode(Map.of()));
+                    try {
+                        yield new ResponseFormat.JsonSchema(mapper.writeValueAsString(schema));
+                    } catch (IOException e) {
+                        throw new IllegalStateException("cannot re-serialize a parsed schema", e);
+                    }
+                }
+                default -> throw RequestFields.invalid("response_format.type", ("Invalid value for 'response_format.type': "
+                        + "'%s' is not one of 'text', 'json_object', 'json_schema'.").formatted(type), "invalid_value");
+            };
+        }).orElse(new ResponseFormat.Text());
+    }
+
+    private static boolean includeUsage(RequestFields body, boolean stream) {
+        return body.object("stream_options").map(options -> {
+            if (!stream) {
+                throw RequestFields.invalid("stream_options", "'stream_options' is only allowed when 'stream' is true.",
+                        "invalid_value");
+            }
+            options.allowOnly(Set.of("include_usage", "include_obfuscation"));
+            options.bool("include_obfuscation");
+            return options.bool("include_usage").orElse(false);
+        }).orElse(false);
+    }
+
+    private static void onlyOne(RequestFields body, String name) {
+        if (body.integer(name, 1, 128).orElse(1L) != 1) {
+            throw new ApiException(new ApiError.Unsupported(name, "Only %s=1 is supported.".formatted(name)));
+        }
+    }
+
+    /** Parameters that change nothing here; still type-checked, so a wrong type is reported. */
+    private static void ignored(RequestFields body) {
+        body.string("user");
+        body.bool("store");
+        body.bool("parallel_tool_calls");
+        body.object("metadata");
+        body.string("service_tier");
+        body.string("reasoning_effort");
+    }
+
+    private static Set<String> union(Set<String> a, Set<String> b) {
+        Set<String> all = new java.util.HashSet<>(a);
+        all.addAll(b);
+        return Set.copyOf(all);
+    }
+}

@@ -1,0 +1,218 @@
+package io.knllama.openai;
+
+import io.knllama.error.ApiError;
+import io.knllama.error.ApiException;
+import io.micronaut.json.tree.JsonNode;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * Typed, checked access to one JSON object of a request. Every failure names the parameter by its
+ * path in the body ({@code messages[2].content}) and says what was expected, the way OpenAI does.
+ * Explicit {@code null} counts as absent, as it does for OpenAI's optional parameters.
+ */
+final class RequestFields {
+
+    private final JsonNode node;
+    private final String path;
+
+    private RequestFields(JsonNode node, String path) {
+        this.node = node;
+        this.path = path;
+    }
+
+    static RequestFields body(JsonNode body) {
+        if (body == null || !body.isObject()) {
+            throw invalid("", "The request body must be a JSON object.", "invalid_type");
+        }
+        return new RequestFields(body, "");
+    }
+
+    /** Rejects any parameter not in {@code known}, as OpenAI does ("Unrecognized request argument"). */
+    RequestFields allowOnly(Set<String> known) {
+        for (Map.Entry<String, JsonNode> entry : node.entries()) {
+            if (!known.contains(entry.getKey())) {
+                throw invalid(at(entry.getKey()), "Unrecognized request argument supplied: " + at(entry.getKey()) + ".",
+                        "unknown_parameter");
+            }
+        }
+        return this;
+    }
+
+    /** Rejects a parameter this server does not implement, unless it has its default, harmless value. */
+    void unsupported(String name, String why) {
+        if (present(name)) {
+            throw new ApiException(new ApiError.Unsupported(at(name), why));
+        }
+    }
+
+    boolean present(String name) {
+        JsonNode value = node.get(name);
+        return value != null && !value.isNull();
+    }
+
+    JsonNode raw(String name) {
+        return present(name) ? node.get(name) : null;
+    }
+
+    String path(String name) {
+        return at(name);
+    }
+
+    String requiredString(String name) {
+        return string(name).orElseThrow(() -> invalid(at(name), "Missing required parameter: '" + at(name) + "'.",
+                "missing_required_parameter"));
+    }
+
+    Optional<String> string(String name) {
+        if (!present(name)) {
+            return Optional.empty();
+        }
+        JsonNode value = node.get(name);
+        if (!value.isString()) {
+            throw typeError(name, "a string", value);
+        }
+        return Optional.of(value.getStringValue());
+    }
+
+    Optional<Boolean> bool(String name) {
+        if (!present(name)) {
+            return Optional.empty();
+        }
+        JsonNode value = node.get(name);
+        if (!value.isBoolean()) {
+            throw typeError(name, "a boolean", value);
+        }
+        return Optional.of(value.getBooleanValue());
+    }
+
+    /** A number within {@code [min, max]}. */
+    Optional<Double> number(String name, double min, double max) {
+        if (!present(name)) {
+            return Optional.empty();
+        }
+        JsonNode value = node.get(name);
+        if (!value.isNumber()) {
+            throw typeError(name, "a number", value);
+        }
+        double number = value.getNumberValue().doubleValue();
+        if (!(number >= min && number <= max)) {
+            throw invalid(at(name), "Invalid '%s': %s is not between %s and %s.".formatted(at(name), value.getNumberValue(),
+                    format(min), format(max)), "invalid_value");
+        }
+        return Optional.of(number);
+    }
+
+    Optional<Float> floatNumber(String name, double min, double max) {
+        return number(name, min, max).map(Double::floatValue);
+    }
+
+    /** A whole number within {@code [min, max]}; {@code 3.0} counts, {@code 3.5} does not. */
+    Optional<Long> integer(String name, long min, long max) {
+        if (!present(name)) {
+            return Optional.empty();
+        }
+        JsonNode value = node.get(name);
+        if (!value.isNumber()) {
+            throw typeError(name, "an integer", value);
+        }
+        Number number = value.getNumberValue();
+        double asDouble = number.doubleValue();
+        if (Double.isInfinite(asDouble) || asDouble != Math.rint(asDouble)) {
+            throw typeError(name, "an integer", value);
+        }
+        if (asDouble < min || asDouble > max) {
+            throw invalid(at(name), "Invalid '%s': %s is not between %d and %d.".formatted(at(name), number, min, max),
+                    "invalid_value");
+        }
+        return Optional.of(number instanceof java.math.BigDecimal big ? big.longValueExact()
+                : number instanceof java.math.BigInteger big ? big.longValueExact() : number.longValue());
+    }
+
+    Optional<RequestFields> object(String name) {
+        if (!present(name)) {
+            return Optional.empty();
+        }
+        JsonNode value = node.get(name);
+        if (!value.isObject()) {
+            throw typeError(name, "an object", value);
+        }
+        return Optional.of(new RequestFields(value, at(name)));
+    }
+
+    /** The elements of an array parameter, with their paths. */
+    Optional<List<Element>> array(String name) {
+        if (!present(name)) {
+            return Optional.empty();
+        }
+        JsonNode value = node.get(name);
+        if (!value.isArray()) {
+            throw typeError(name, "an array", value);
+        }
+        List<Element> elements = new ArrayList<>(value.size());
+        int i = 0;
+        for (JsonNode element : value.values()) {
+            elements.add(new Element(element, at(name) + "[" + i++ + "]"));
+        }
+        return Optional.of(elements);
+    }
+
+    /** One array element: a value and where it is. */
+    record Element(JsonNode value, String path) {
+        RequestFields asObject() {
+            if (!value.isObject()) {
+                throw invalid(path, "Invalid type for '%s': expected an object, but got %s.".formatted(path, kind(value)),
+                        "invalid_type");
+            }
+            return new RequestFields(value, path);
+        }
+
+        String asString() {
+            if (!value.isString()) {
+                throw invalid(path, "Invalid type for '%s': expected a string, but got %s.".formatted(path, kind(value)),
+                        "invalid_type");
+            }
+            return value.getStringValue();
+        }
+    }
+
+    private String at(String name) {
+        return path.isEmpty() ? name : path + "." + name;
+    }
+
+    private ApiException typeError(String name, String expected, JsonNode value) {
+        return invalid(at(name), "Invalid type for '%s': expected %s, but got %s.".formatted(at(name), expected, kind(value)),
+                "invalid_type");
+    }
+
+    static ApiException invalid(String param, String message, String code) {
+        return new ApiException(new ApiError.InvalidRequest(param, message, code));
+    }
+
+    static String kind(JsonNode value) {
+        if (value.isString()) {
+            return "a string";
+        }
+        if (value.isNumber()) {
+            return "a number";
+        }
+        if (value.isBoolean()) {
+            return "a boolean";
+        }
+        if (value.isArray()) {
+            return "an array";
+        }
+        if (value.isObject()) {
+            return "an object";
+        }
+        return "null";
+    }
+
+    private static String format(double value) {
+        return value == Math.rint(value) ? Long.toString((long) value) : Double.toString(value);
+    }
+}
