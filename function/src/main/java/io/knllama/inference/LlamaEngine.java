@@ -120,7 +120,7 @@ public final class LlamaEngine implements GracefulShutdownCapable {
         this.scheduler = new SlotScheduler(slots, engineProperties.effectiveQueueCapacity(),
                 engineProperties.maxQueueWait(), timer);
         var registry = metrics.registry();
-        registry.gauge("knllama.slots.total", scheduler, SlotScheduler::slots);
+        registry.gauge("knllama.slots", scheduler, SlotScheduler::slots);
         registry.gauge("knllama.slots.busy", scheduler, SlotScheduler::busy);
         registry.gauge("knllama.queue.depth", scheduler, SlotScheduler::waiting);
         registry.gauge("knllama.model.load.seconds", this, e -> e.loadTime.toNanos() / 1e9);
@@ -174,8 +174,10 @@ public final class LlamaEngine implements GracefulShutdownCapable {
             parameters.setChatTemplate(builtIn);
         }
         if (modelProperties.embeddings()) {
-            // Generative models have no pooling of their own; without one the binding returns the first token's vector.
-            parameters.enableEmbedding().setPoolingType(PoolingType.MEAN);
+            // Generative models declare no pooling: left so, the binding returns the first (BOS) token's vector for
+            // every input, and mean pooling aborts llama.cpp b4916 (GGML_ASSERT in mul_mat). The last token's
+            // state, which has attended to the whole input, is what decoder-only embedding models use.
+            parameters.enableEmbedding().setPoolingType(PoolingType.LAST);
         }
         if (!modelProperties.mmap()) {
             parameters.disableMmap();
@@ -206,7 +208,7 @@ public final class LlamaEngine implements GracefulShutdownCapable {
         return Mono.create(admission -> new Generation(request, admission).start());
     }
 
-    /** Embeds each input (mean-pooled), in one slot, in order. Errors are {@link ApiException}s. */
+    /** Embeds each input (last-token pooled), in one slot, in order. Errors are {@link ApiException}s. */
     public Mono<Embeddings> embed(List<String> inputs) {
         return Mono.create(sink -> {
             if (!modelProperties.embeddings()) {
@@ -276,7 +278,7 @@ public final class LlamaEngine implements GracefulShutdownCapable {
             List<float[]> vectors = new ArrayList<>(inputs.size());
             int tokens = 0;
             for (String input : inputs) {
-                vectors.add(llama.embed(input));
+                vectors.add(llama.embed(NativeText.wellFormed(input)));
                 tokens += promptTokens(llama, input);
             }
             metrics.embedded(tokens);
@@ -410,12 +412,12 @@ public final class LlamaEngine implements GracefulShutdownCapable {
 
         private Prepared prepare() {
             LlamaModel llama = model.join();
-            List<String> stop = new ArrayList<>(request.sampling().stop());
+            List<String> stop = new ArrayList<>(request.sampling().stop().stream().map(NativeText::wellFormed).toList());
             String text;
             String promptParam;
             switch (request.prompt()) {
                 case Prompt.Text(String raw) -> {
-                    text = raw;
+                    text = NativeText.wellFormed(raw);
                     promptParam = "prompt";
                 }
                 case Prompt.Chat(List<ChatMessage> messages) -> {
@@ -560,13 +562,13 @@ public final class LlamaEngine implements GracefulShutdownCapable {
 
     private String renderChat(LlamaModel llama, List<ChatMessage> messages) {
         if (chatFormat instanceof ChatFormat.Transcript transcript) {
-            return transcript.render(messages);
+            return NativeText.wellFormed(transcript.render(messages));
         }
         List<Map<String, String>> wire = new ArrayList<>(messages.size());
         for (ChatMessage message : messages) {
             Map<String, String> entry = new LinkedHashMap<>();
             entry.put("role", message.role().name().toLowerCase());
-            entry.put("content", message.content());
+            entry.put("content", NativeText.wellFormed(message.content()));
             wire.add(entry);
         }
         try {

@@ -17,7 +17,7 @@ import java.nio.file.Path;
  * @param id           model id clients send and {@code /v1/models} lists; defaults to the file name without {@code .gguf}
  * @param contextSize  context window of each slot, in tokens (prompt plus completion)
  * @param gpuLayers    layers to offload to a GPU (CUDA build only); 0 keeps everything on the CPU
- * @param embeddings   whether {@code /v1/embeddings} is served (mean-pooled over the prompt's tokens)
+ * @param embeddings   whether {@code /v1/embeddings} is served (the last token's hidden state, as decoder-only embedding models pool)
  * @param chatTemplate how chat messages become a prompt: unset uses the model's own template, or, for a model
  *                     without one (a base model), a plain "User:/Assistant:" transcript; a llama.cpp built-in
  *                     template name ({@code chatml}, {@code gemma}, {@code llama3}, ...) or {@code transcript}

@@ -1,0 +1,116 @@
+package io.knllama.model;
+
+import io.knllama.gguf.TinyModel;
+import io.knllama.inference.LlamaEngine;
+import io.micronaut.context.ApplicationContext;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** Bad configuration and bad model files stop start-up with a message naming the problem. */
+class ConfigurationTest {
+
+    @TempDir
+    Path dir;
+
+    private Map<String, Object> properties(Path model, Object... extra) {
+        Map<String, Object> properties = new HashMap<>(Map.of("knllama.model.path", model.toString(),
+                "knllama.engine.slots", 1, "knllama.model.context-size", 256));
+        for (int i = 0; i < extra.length; i += 2) {
+            properties.put((String) extra[i], extra[i + 1]);
+        }
+        return properties;
+    }
+
+    private Throwable startFailure(Map<String, Object> properties) {
+        Throwable failure = null;
+        try (ApplicationContext context = ApplicationContext.run(properties)) {
+            context.getBean(LlamaEngine.class);
+        } catch (Throwable t) {
+            failure = t;
+        }
+        assertThat(failure).as("start-up should fail").isNotNull();
+        return failure;
+    }
+
+    private static String messages(Throwable failure) {
+        StringBuilder all = new StringBuilder();
+        for (Throwable t = failure; t != null; t = t.getCause()) {
+            all.append(t.getMessage()).append('\n');
+        }
+        return all.toString();
+    }
+
+    @Test
+    void a_missing_model_path_is_named() {
+        Throwable failure = startFailure(Map.of());
+
+        assertThat(messages(failure)).contains("path");
+    }
+
+    @Test
+    void a_model_file_that_does_not_exist_says_how_to_get_one() {
+        Throwable failure = startFailure(properties(dir.resolve("absent.gguf")));
+
+        assertThat(messages(failure)).contains("does not exist").contains("KNLLAMA_MODEL_PATH");
+    }
+
+    @Test
+    void a_truncated_model_is_refused_before_llama_cpp_sees_it() throws Exception {
+        byte[] bytes = TinyModel.builder().build().toBytes();
+        Path cut = Files.write(dir.resolve("cut.gguf"), Arrays.copyOf(bytes, bytes.length / 2));
+
+        Throwable failure = startFailure(properties(cut));
+
+        assertThat(messages(failure)).contains("not a usable GGUF model").contains("truncated");
+    }
+
+    @Test
+    void a_file_that_is_not_gguf_is_refused() throws Exception {
+        Path html = Files.writeString(dir.resolve("model.gguf"), "<html><body>Access denied</body></html>");
+
+        assertThat(messages(startFailure(properties(html)))).contains("magic");
+    }
+
+    @Test
+    void an_unknown_chat_template_name_is_named() throws Exception {
+        Path model = TinyModel.write(dir.resolve("tiny.gguf"));
+
+        Throwable failure = startFailure(properties(model, "knllama.model.chat-template", "gemma4"));
+
+        assertThat(messages(failure)).contains("gemma4").contains("built-in");
+    }
+
+    @Test
+    void out_of_range_engine_settings_name_the_key() throws Exception {
+        Path model = TinyModel.write(dir.resolve("tiny.gguf"));
+
+        Throwable failure = startFailure(properties(model, "knllama.engine.slots", 0));
+
+        assertThat(messages(failure)).contains("slots");
+    }
+
+    @Test
+    void a_valid_configuration_starts_and_loads_the_model() throws Exception {
+        Path model = TinyModel.write(dir.resolve("tiny.gguf"));
+
+        try (ApplicationContext context = ApplicationContext.run(properties(model))) {
+            LlamaEngine engine = context.getBean(LlamaEngine.class);
+            long deadline = System.nanoTime() + 30_000_000_000L;
+            while (!engine.ready() && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            assertThat(engine.ready()).isTrue();
+            assertThat(engine.info().id()).isEqualTo("tiny");
+            assertThat(engine.info().chatFormat()).contains("model's own");
+        }
+    }
+}
