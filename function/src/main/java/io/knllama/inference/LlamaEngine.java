@@ -111,7 +111,7 @@ public final class LlamaEngine implements GracefulShutdownCapable {
             throw e;
         }
         this.chatFormat = ChatFormat.choose(modelProperties, file);
-        this.promptCache = modelProperties.promptCache() != null ? modelProperties.promptCache() : !file.slidingWindow();
+        this.promptCache = modelProperties.promptCache();
         this.contextPerSlot = modelProperties.contextSize();
         int slots = engineProperties.effectiveSlots();
         this.timer = Executors.newSingleThreadScheduledExecutor(daemon("llama-timer"));
@@ -141,7 +141,7 @@ public final class LlamaEngine implements GracefulShutdownCapable {
             LOG.info("Model '{}' loaded in {} ms: {} ({}, {} MB), {} slots x {} tokens, {} threads, chat: {}, prompt cache {}",
                     modelProperties.effectiveId(), loadTime.toMillis(), file.path(), file.architecture(),
                     file.sizeBytes() >> 20, scheduler.slots(), contextPerSlot, engineProperties.effectiveThreads(),
-                    chatFormat.description(), promptCache ? "on" : "off" + (file.slidingWindow() ? " (sliding-window attention)" : ""));
+                    chatFormat.description(), promptCache ? "on" : "off");
         } catch (Throwable failure) {
             model.completeExceptionally(failure);
             LOG.error("llama.cpp could not load {} ({} '{}'): {}. The process exits: it has nothing to serve.",
@@ -608,8 +608,10 @@ public final class LlamaEngine implements GracefulShutdownCapable {
                 state = State.DRAINING;
             }
         }
+        long start = System.nanoTime();
         LOG.info("Shutting down: no new requests; waiting for {} running generation(s)", scheduler.busy());
-        return scheduler.drain();
+        return scheduler.drain().thenRun(() ->
+                LOG.info("All generations finished after {} ms", (System.nanoTime() - start) / 1_000_000));
     }
 
     @Override

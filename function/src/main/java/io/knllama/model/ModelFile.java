@@ -20,7 +20,6 @@ public record ModelFile(
         long embeddingLength,
         long vocabularySize,
         boolean addsBos,
-        boolean slidingWindow,
         Optional<String> chatTemplate) {
 
     /**
@@ -52,7 +51,6 @@ public record ModelFile(
                 gguf.value("tokenizer.ggml.tokens").map(GgufFile.MetadataValue::length).orElse(0L),
                 // llama.cpp's default when the flag is absent: SentencePiece vocabularies add BOS, others do not
                 gguf.bool("tokenizer.ggml.add_bos_token").orElse("llama".equals(tokenizer)),
-                gguf.value(arch + ".attention.sliding_window").isPresent(),
                 gguf.string("tokenizer.chat_template").filter(t -> !t.isBlank()));
     }
 

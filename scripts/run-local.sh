@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Runs the function on this machine, on the default model: fetches and verifies the model if needed,
+# builds the function if its sources changed, and serves the OpenAI-compatible API on $PORT.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+
+usage() {
+  cat >&2 <<USAGE
+usage: ${0##*/} [-h]
+Serves a GGUF model over an OpenAI-compatible API on http://localhost:\$PORT.
+  PORT                 port to listen on (default 8080)
+  KNLLAMA_MODEL_PATH   model to serve (default: the Gemma 3 270M model from ./scripts/fetch-model.sh)
+  KNLLAMA_JAVA_OPTS    extra JVM options
+  Any other KNLLAMA_* setting from README.md (slots, context size, API key, ...) is passed through.
+USAGE
+}
+[[ "${1:-}" == "-h" || "${1:-}" == "--help" ]] && { usage; exit 0; }
+(( $# == 0 )) || { usage; exit 2; }
+
+export PORT="${PORT:-8080}"
+export KNLLAMA_MODEL_PATH="${KNLLAMA_MODEL_PATH:-$("$KNLLAMA_ROOT/scripts/fetch-model.sh")}"
+export JAVA_HOME="${JAVA_HOME_25:-$(find_java_home)}"
+
+jar="$KNLLAMA_ROOT/function/target/function.jar"
+stale="$( [[ -f "$jar" ]] && find "$KNLLAMA_ROOT/pom.xml" "$KNLLAMA_ROOT/function" "$KNLLAMA_ROOT/model-cache/src/main" \
+  -path '*/target' -prune -o -newer "$jar" -type f -print -quit || echo missing)"
+if [[ -n "$stale" ]]; then
+  log "building the function (the first build downloads Maven and the dependencies: a few minutes)"
+  (cd "$KNLLAMA_ROOT" && ./mvnw -q -B -pl function -am package -DskipTests)
+fi
+
+model_id="${KNLLAMA_MODEL_ID:-$(basename "$KNLLAMA_MODEL_PATH" .gguf)}"
+cat >&2 <<EXAMPLE
+
+Serving '$model_id' on http://localhost:$PORT (ready when the log says "loaded"; Ctrl-C stops it). Try:
+
+  curl http://localhost:$PORT/v1/chat/completions -H 'Content-Type: application/json' \\
+    -d '{"model":"$model_id","messages":[{"role":"user","content":"What is the capital of France?"}],"temperature":0}'
+
+EXAMPLE
+# shellcheck disable=SC2086 # KNLLAMA_JAVA_OPTS is a list of options
+exec "$JAVA_HOME/bin/java" ${KNLLAMA_JAVA_OPTS:-} -jar "$jar"
