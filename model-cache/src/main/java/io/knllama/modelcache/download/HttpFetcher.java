@@ -34,6 +34,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.DoubleSupplier;
 import java.util.function.LongSupplier;
+import java.util.function.Supplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -61,7 +62,7 @@ public final class HttpFetcher {
     private static final Pattern CONTENT_RANGE = Pattern.compile("bytes\\s+(\\d+)-(\\d+)/(\\d+|\\*)");
     private static final Pattern UNSATISFIED_RANGE = Pattern.compile("bytes\\s+\\*/(\\d+)");
 
-    private final HttpClient client;
+    private final Supplier<HttpClient> client;
     private final DownloadPolicy policy;
     private final DiskSpace disk;
     private final Sleeper sleeper;
@@ -71,11 +72,11 @@ public final class HttpFetcher {
     private final DoubleSupplier random;
 
     public HttpFetcher(DownloadPolicy policy, DiskSpace disk, Sleeper sleeper, Log log) {
-        this(newClient(policy), policy, disk, sleeper, log, System::nanoTime, Clock.systemUTC(),
+        this(lazy(() -> newClient(policy)), policy, disk, sleeper, log, System::nanoTime, Clock.systemUTC(),
                 () -> ThreadLocalRandom.current().nextDouble());
     }
 
-    HttpFetcher(HttpClient client, DownloadPolicy policy, DiskSpace disk, Sleeper sleeper, Log log,
+    HttpFetcher(Supplier<HttpClient> client, DownloadPolicy policy, DiskSpace disk, Sleeper sleeper, Log log,
                 LongSupplier nanoTime, Clock clock, DoubleSupplier random) {
         this.client = client;
         this.policy = policy;
@@ -85,6 +86,24 @@ public final class HttpFetcher {
         this.nanoTime = nanoTime;
         this.clock = clock;
         this.random = random;
+    }
+
+    /**
+     * Creating a client loads the JDK's TLS stack and trust store, a few hundred milliseconds that a
+     * start finding the model already present should not pay.
+     */
+    private static Supplier<HttpClient> lazy(Supplier<HttpClient> factory) {
+        return new Supplier<>() {
+            private HttpClient client;
+
+            @Override
+            public synchronized HttpClient get() {
+                if (client == null) {
+                    client = factory.get();
+                }
+                return client;
+            }
+        };
     }
 
     /**
@@ -218,7 +237,8 @@ public final class HttpFetcher {
                 if (!started) {
                     started = true;
                     checkSpace(total);
-                    log.info("downloading %s from %s (%s%s)".formatted(label, redacted(exchange.uri()),
+                    String from = redacted(exchange.uri()).equals(label) ? "" : " from " + redacted(exchange.uri());
+                    log.info("downloading %s%s (%s%s)".formatted(label, from,
                             total >= 0 ? Progress.megabytes(total) : "size unknown",
                             advertised.map(sha -> ", announced " + sha).orElse("")));
                     progress = Progress.start(log, "downloading " + name, target.length(), total, nanoTime);
@@ -309,7 +329,7 @@ public final class HttpFetcher {
         private HttpResponse<InputStream> send(HttpRequest request) throws Retry, SourceException {
             String host = request.uri().getHost();
             try {
-                return client.send(request, HttpResponse.BodyHandlers.ofInputStream());
+                return client.get().send(request, HttpResponse.BodyHandlers.ofInputStream());
             } catch (SSLException e) {
                 // Retrying does not fix a certificate; an intercepting proxy's CA must be trusted by the JVM.
                 throw new SourceException(("TLS with %s failed: %s. If a proxy intercepts TLS, add its CA certificate "
