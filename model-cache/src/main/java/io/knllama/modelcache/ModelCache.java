@@ -22,9 +22,11 @@ import io.knllama.modelcache.verify.Sha256;
 
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.function.LongSupplier;
@@ -85,7 +87,7 @@ public final class ModelCache {
     public Path ensure() throws ModelCacheException, InterruptedException {
         long start = nanoTime.getAsLong();
         log.info("model-cache: %s -> %s (sha256 %s, verify %s)".formatted(source, model,
-                config.sha256().map(Sha256::toString).orElse("not pinned"), config.verify().name().toLowerCase()));
+                config.sha256().map(Sha256::toString).orElse("not pinned"), config.verify().name().toLowerCase(Locale.ROOT)));
         createDirectory();
         Verdict verdict = installed.check(model, source, config.sha256(), config.verify());
         if (verdict instanceof Verdict.Accepted accepted) {
@@ -253,8 +255,8 @@ public final class ModelCache {
 
     private Optional<String> manifestText() throws StorageException {
         try {
-            return Files.exists(Manifest.pathFor(model)) ? Optional.of(Files.readString(Manifest.pathFor(model))) : Optional.empty();
-        } catch (java.nio.file.NoSuchFileException e) {
+            return Optional.of(Files.readString(Manifest.pathFor(model)));
+        } catch (NoSuchFileException e) {
             return Optional.empty();
         } catch (IOException e) {
             throw new StorageException("cannot read %s: %s".formatted(Manifest.pathFor(model), e), e);

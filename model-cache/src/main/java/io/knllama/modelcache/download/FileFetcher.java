@@ -5,7 +5,6 @@ import io.knllama.modelcache.failure.StorageException;
 import io.knllama.modelcache.log.Log;
 import io.knllama.modelcache.log.Progress;
 import io.knllama.modelcache.source.Location;
-import io.knllama.modelcache.verify.Sha256;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -58,7 +57,7 @@ public final class FileFetcher {
                 progress.update(target.length());
             }
             progress.finish(target.length(), "copied");
-            return new Download(target.length(), target.sha256(), Optional.<Sha256>empty());
+            return new Download(target.length(), target.sha256(), Optional.empty());
         } catch (IOException e) {
             throw new StorageException("cannot copy %s to %s: %s".formatted(label, target.path(), e), e);
         }

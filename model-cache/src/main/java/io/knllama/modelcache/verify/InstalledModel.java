@@ -1,5 +1,6 @@
 package io.knllama.modelcache.verify;
 
+import io.knllama.modelcache.failure.IntegrityException;
 import io.knllama.modelcache.failure.StorageException;
 import io.knllama.modelcache.log.Log;
 import io.knllama.modelcache.log.Progress;
@@ -79,7 +80,7 @@ public final class InstalledModel {
             return new Verdict.Accepted(manifest);
         } catch (IOException e) {
             throw new StorageException("cannot read %s on the volume: %s".formatted(model, e), e);
-        } catch (io.knllama.modelcache.failure.IntegrityException e) {
+        } catch (IntegrityException e) {
             return new Verdict.Rejected(e.getMessage());
         }
     }
