@@ -54,6 +54,7 @@ public final class FakeHuggingFace implements AutoCloseable {
     private final Map<String, File> files = new ConcurrentHashMap<>();
     private final Map<String, File> blobs = new ConcurrentHashMap<>();
     private final Deque<Fault> hubFaults = new ArrayDeque<>();
+    private final Deque<Duration> hubDelays = new ArrayDeque<>();
     private final Deque<Long> cuts = new ArrayDeque<>();
     private final Deque<Long> stalls = new ArrayDeque<>();
     private final List<Request> requests = new CopyOnWriteArrayList<>();
@@ -105,6 +106,12 @@ public final class FakeHuggingFace implements AutoCloseable {
     /** The next resolve request gets this status (and headers), instead of the redirect. */
     public synchronized FakeHuggingFace failNext(int status, Map<String, String> headers) {
         hubFaults.add(new Fault(status, headers, "{\"error\":\"fault injected by the test\"}"));
+        return this;
+    }
+
+    /** The next resolve request is answered only after {@code delay}, as an overloaded hub does. */
+    public synchronized FakeHuggingFace delayNext(Duration delay) {
+        hubDelays.add(delay);
         return this;
     }
 
@@ -191,8 +198,13 @@ public final class FakeHuggingFace implements AutoCloseable {
 
     private void resolve(HttpExchange exchange) throws IOException {
         Fault fault;
+        Duration delay;
         synchronized (this) {
             fault = hubFaults.poll();
+            delay = hubDelays.poll();
+        }
+        if (delay != null) {
+            sleep(delay);
         }
         if (fault != null) {
             fault.headers().forEach(exchange.getResponseHeaders()::set);

@@ -36,6 +36,9 @@ class HttpFetcherTest {
 
     private static final String REPO = "org/model-GGUF";
     private static final String FILE = "model.gguf";
+    /** Short enough that every retry path runs in milliseconds; the stall timeout is what the stall test waits out. */
+    private static final DownloadPolicy POLICY = new DownloadPolicy(Duration.ofSeconds(2), Duration.ofSeconds(5),
+            Duration.ofMillis(300), 5, new RetryPolicy(4, Duration.ofMillis(10), Duration.ofMillis(40), Duration.ofSeconds(30)));
 
     @TempDir
     Path dir;
@@ -130,6 +133,18 @@ class HttpFetcherTest {
         assertThat(Files.readAllBytes(dir.resolve("part"))).isEqualTo(content);
         assertThat(sleeps).hasSize(1);
         assertThat(sleeps.getFirst()).isBetween(Duration.ofMillis(5), Duration.ofMillis(10));
+    }
+
+    @Test
+    void retries_when_the_hub_does_not_answer_within_the_response_timeout() throws Exception {
+        hf.delayNext(Duration.ofSeconds(3));
+
+        fetch(hubLocation(Optional.empty()), new DownloadPolicy(Duration.ofSeconds(2), Duration.ofMillis(300),
+                Duration.ofSeconds(2), 5, new RetryPolicy(4, Duration.ofMillis(10), Duration.ofMillis(40), Duration.ofSeconds(30))));
+
+        assertThat(Files.readAllBytes(dir.resolve("part"))).isEqualTo(content);
+        assertThat(logLines).anyMatch(line -> line.contains("no response from 127.0.0.1 within 300 ms; retrying"));
+        assertThat(sleeps).hasSize(1);
     }
 
     @Test
@@ -245,14 +260,20 @@ class HttpFetcherTest {
     }
 
     private Download fetch(Location location) throws Exception {
+        return fetch(location, POLICY);
+    }
+
+    private Download fetch(Location location, DownloadPolicy policy) throws Exception {
         try (PartialFile part = PartialFile.create(dir.resolve("part"))) {
-            return fetcher().fetch((Location.Http) location, part, Optional.empty(), "the model", FILE);
+            return fetcher(policy).fetch((Location.Http) location, part, Optional.empty(), "the model", FILE);
         }
     }
 
     private HttpFetcher fetcher() {
-        DownloadPolicy policy = new DownloadPolicy(Duration.ofSeconds(2), Duration.ofSeconds(5), Duration.ofMillis(300), 5,
-                new RetryPolicy(4, Duration.ofMillis(10), Duration.ofMillis(40), Duration.ofSeconds(30)));
+        return fetcher(POLICY);
+    }
+
+    private HttpFetcher fetcher(DownloadPolicy policy) {
         Log log = Log.to(logLines::add, Clock.systemUTC());
         return new HttpFetcher(policy, directory -> freeSpace, sleeps::add, log);
     }
