@@ -12,12 +12,14 @@ Serves the default model on 127.0.0.1 and times model-cache pulling it, cold and
   KNLLAMA_BENCH_PORT     port for the local HTTP server (default: a free one)
   KNLLAMA_BENCH_DIR      destination directory, emptied first (default: a new temporary directory)
   KNLLAMA_BENCH_TIMEOUT  seconds allowed per model-cache run (default: 600)
+  KNLLAMA_BENCH_JAVA_OPTS  JVM options for model-cache, e.g. "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC" (default: none)
 USAGE
 }
 [[ "${1:-}" == "-h" || "${1:-}" == "--help" ]] && { usage; exit 0; }
 (( $# == 0 )) || { usage; exit 2; }
 
 timeout_s="${KNLLAMA_BENCH_TIMEOUT:-600}"
+read -r -a java_opts <<<"${KNLLAMA_BENCH_JAVA_OPTS:-}"
 java_home="$(find_java_home)"
 model="$("$KNLLAMA_ROOT/scripts/fetch-model.sh")"
 jar="$(ls "$KNLLAMA_ROOT"/model-cache/target/model-cache-*[0-9T].jar 2>/dev/null | head -n1 || true)"
@@ -48,7 +50,7 @@ done
 pull() {
   local start end
   start=$(date +%s%N)
-  timeout "$timeout_s" "$java_home/bin/java" -jar "$jar" \
+  timeout "$timeout_s" "$java_home/bin/java" ${java_opts[@]+"${java_opts[@]}"} -jar "$jar" \
     --source="http://127.0.0.1:$port/$DEFAULT_MODEL_FILE" --sha256="$DEFAULT_MODEL_SHA256" --dir="$dest" "$@" >&2
   end=$(date +%s%N)
   echo $(( (end - start) / 1000000 ))
