@@ -173,6 +173,7 @@ public final class HttpFetcher {
         private Optional<String> validator = Optional.empty();
         private boolean started;
         private boolean spaceChecked;
+        private boolean commitLogged;
         private Progress progress;
 
         Transfer(Location.Http location, PartialFile target, Optional<Sha256> pinned, String label, String name,
@@ -273,8 +274,11 @@ public final class HttpFetcher {
                 if (size.isPresent()) {
                     linkedSize = size;
                 }
-                headers.firstValue("x-repo-commit").filter(commit -> !started)
-                        .ifPresent(commit -> log.info("%s is commit %s".formatted(label, commit)));
+                Optional<String> commit = headers.firstValue("x-repo-commit");
+                if (commit.isPresent() && !commitLogged) {
+                    commitLogged = true;
+                    log.info("%s is commit %s".formatted(label, commit.get()));
+                }
                 try {
                     // Hugging Face announces digest and size on the redirect: refuse before the CDN sends a byte.
                     checkPin(linkedSha);
