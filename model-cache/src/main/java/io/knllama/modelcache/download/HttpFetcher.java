@@ -20,7 +20,6 @@ import java.net.http.HttpHeaders;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.net.http.HttpTimeoutException;
-import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Optional;
@@ -293,7 +292,7 @@ public final class HttpFetcher {
                 if (status == 200 || status == 206 || status == 416) {
                     return new Exchange(uri, status, headers, response.body(), linkedSha, linkedSize);
                 }
-                String detail = errorDetail(response);
+                String detail = Refusals.detail(response);
                 if (isRedirect(status)) {
                     String next = headers.firstValue("location").orElseThrow(() -> new SourceException(
                             "%s answered %d without a Location header: the server or mirror is misconfigured".formatted(redacted(location.uri()), status)));
@@ -312,7 +311,7 @@ public final class HttpFetcher {
                     Optional<Duration> retryAfter = RetryPolicy.parseRetryAfter(headers.firstValue("retry-after").orElse(null), clock.instant());
                     throw new Retry("HTTP " + status + " from " + uri.getHost() + detail, retryAfter);
                 }
-                throw refused(status, detail);
+                throw Refusals.of(status, detail, location, label);
             }
         }
 
@@ -324,9 +323,7 @@ public final class HttpFetcher {
                 request.header("Range", "bytes=" + offset + "-");
                 validator.ifPresent(value -> request.header("If-Range", value));
             }
-            if (location.token().isPresent() && sameOrigin(uri, location.uri())) {
-                request.header("Authorization", location.token().get().header());
-            }
+            location.tokenFor(uri).ifPresent(token -> request.header("Authorization", token.header()));
             return request.build();
         }
 
@@ -473,32 +470,6 @@ public final class HttpFetcher {
                 throw new StorageException("cannot write %s: %s. Is the volume full or read-only?".formatted(target.path(), e), e);
             }
         }
-
-        /** 401, 403, 404 and the like: the source refuses, and will keep refusing until something is changed. */
-        private SourceException refused(int status, String detail) {
-            String what = label + " (" + redacted(location.uri()) + ")";
-            if (location.repository().isPresent()) {
-                String repo = location.repository().get();
-                return new SourceException(switch (status) {
-                    case 401 -> location.token().isPresent()
-                            ? "Hugging Face rejected HF_TOKEN for %s: HTTP 401%s. Check that the token is valid and not expired, or create one at https://huggingface.co/settings/tokens."
-                            .formatted(what, detail)
-                            : "Hugging Face refused %s: HTTP 401%s. The repository %s is private or gated (or does not exist): set HF_TOKEN to a token with read access to it, from https://huggingface.co/settings/tokens."
-                            .formatted(what, detail, repo);
-                    case 403 -> "Hugging Face refused %s: HTTP 403%s. The token has no access to %s: for a gated model, accept its terms on https://huggingface.co/%s with the token's account; a fine-grained token also needs read access to the repository."
-                            .formatted(what, detail, repo, repo);
-                    case 404, 410 -> "Hugging Face has no %s: HTTP %d%s. Check the repository, the file's path in it and the revision (hf://<org>/<repo>/<path>@<revision>)."
-                            .formatted(what, status, detail);
-                    default -> "Hugging Face refused %s: HTTP %d%s.".formatted(what, status, detail);
-                });
-            }
-            return new SourceException(switch (status) {
-                case 401, 403 -> "%s refused %s: HTTP %d%s. model-cache sends HF_TOKEN only to HF_ENDPOINT; for another server use a pre-signed URL or copy the model to a volume and use file://."
-                        .formatted(location.uri().getHost(), what, status, detail);
-                case 404, 410 -> "%s has no %s: HTTP %d%s. Check the URL in KNLLAMA_MODEL_SOURCE.".formatted(location.uri().getHost(), what, status, detail);
-                default -> "%s refused %s: HTTP %d%s.".formatted(location.uri().getHost(), what, status, detail);
-            });
-        }
     }
 
     private static void close(HttpResponse<InputStream> response) {
@@ -511,33 +482,6 @@ public final class HttpFetcher {
 
     private static boolean isRedirect(int status) {
         return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
-    }
-
-    /** The server's own explanation, short and on one line: Hugging Face's X-Error-Message, or a small body. */
-    private static String errorDetail(HttpResponse<InputStream> response) {
-        String detail = response.headers().firstValue("x-error-message").orElse("");
-        try (InputStream body = response.body()) {
-            long length = response.headers().firstValueAsLong("content-length").orElse(-1);
-            if (detail.isEmpty() && length > 0 && length <= 4096) {
-                detail = new String(body.readNBytes((int) length), StandardCharsets.UTF_8);
-            }
-        } catch (IOException e) {
-            // The status alone is enough to go on.
-        }
-        detail = detail.replaceAll("\\s+", " ").replaceAll("[^\\x20-\\x7e]", "?").strip();
-        if (detail.length() > 200) {
-            detail = detail.substring(0, 200) + "…";
-        }
-        return detail.isEmpty() ? "" : " (" + detail + ")";
-    }
-
-    static boolean sameOrigin(URI a, URI b) {
-        return a.getScheme().equalsIgnoreCase(b.getScheme()) && a.getHost() != null
-                && a.getHost().equalsIgnoreCase(b.getHost()) && port(a) == port(b);
-    }
-
-    private static int port(URI uri) {
-        return uri.getPort() >= 0 ? uri.getPort() : "https".equalsIgnoreCase(uri.getScheme()) ? 443 : 80;
     }
 
     /** A URL without its query: a pre-signed URL's signature is a credential. */

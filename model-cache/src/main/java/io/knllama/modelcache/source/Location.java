@@ -15,6 +15,11 @@ public sealed interface Location {
      * @param repository for a Hugging Face source, {@code org/name} (it shapes the error messages)
      */
     record Http(URI uri, Optional<BearerToken> token, Optional<String> repository) implements Location {
+
+        /** The token for a request to {@code target}: only to {@link #uri()}'s origin, never where it redirects. */
+        public Optional<BearerToken> tokenFor(URI target) {
+            return HuggingFaceHub.sameOrigin(uri, target) ? token : Optional.empty();
+        }
     }
 
     /** A file on a mounted volume. */
