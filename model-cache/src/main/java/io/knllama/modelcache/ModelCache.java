@@ -39,8 +39,9 @@ import java.util.function.LongSupplier;
  *   <li>A model whose manifest matches is accepted at once (or after a re-hash, in full mode).</li>
  *   <li>Otherwise one process takes the {@link VolumeLock} and downloads; the others wait, and accept the
  *       model once its manifest appears.</li>
- *   <li>The owner downloads to a file of its own, checks the digest (pinned, else announced by the source)
- *       and the GGUF structure, and only then publishes by atomic rename, then writes the manifest.</li>
+ *   <li>The owner keeps a file already there if its hash is still the expected one. Otherwise it downloads
+ *       to a file of its own, checks the digest (pinned, else announced by the source) and the GGUF
+ *       structure, and only then publishes by atomic rename, then writes the manifest.</li>
  * </ol>
  */
 public final class ModelCache {
@@ -143,7 +144,7 @@ public final class ModelCache {
         if (removed > 0) {
             log.info("removed %d leftover file(s) of earlier, interrupted runs".formatted(removed));
         }
-        Optional<Path> adopted = adoptPinned(id, start);
+        Optional<Path> adopted = adoptPresent(id, start);
         if (adopted.isPresent()) {
             return adopted.get();
         }
@@ -178,11 +179,17 @@ public final class ModelCache {
     }
 
     /**
-     * A file already in place without a usable manifest (copied in by hand, or its manifest lost) is
-     * kept if it has the pinned digest: hashing it is cheaper than downloading it again.
+     * A file already in place that its manifest no longer vouches for (copied in by hand, manifest lost,
+     * or a modification time that a volume did not keep) is kept if hashing it gives the digest it must
+     * have: the pinned one, or, unpinned, the one its manifest recorded for this same source. Hashing is
+     * cheaper than downloading again.
      */
-    private Optional<Path> adoptPinned(String id, long start) throws ModelCacheException {
-        if (config.sha256().isEmpty() || !Files.isRegularFile(model)) {
+    private Optional<Path> adoptPresent(String id, long start) throws ModelCacheException {
+        if (!Files.isRegularFile(model)) {
+            return Optional.empty();
+        }
+        Optional<Sha256> expected = config.sha256().or(this::digestRecordedForThisSource);
+        if (expected.isEmpty()) {
             return Optional.empty();
         }
         Sha256 actual;
@@ -191,13 +198,21 @@ public final class ModelCache {
         } catch (IOException e) {
             throw new StorageException("cannot read %s: %s".formatted(model, e), e);
         }
-        if (!actual.equals(config.sha256().get())) {
-            log.info("%s is %s, not the pinned %s: replacing it".formatted(model, actual, config.sha256().get()));
+        if (!actual.equals(expected.get())) {
+            log.info("%s is %s, not the expected %s: replacing it".formatted(model, actual, expected.get()));
             return Optional.empty();
         }
         GgufCheck.check(model, "the model already at " + model);
         Manifest manifest = publisher.writeManifest(model, source, actual, id);
-        return Optional.of(ready(manifest, "already present with the pinned digest, adopted in " + millis(start)));
+        return Optional.of(ready(manifest, "already present with the expected digest, adopted in " + millis(start)));
+    }
+
+    private Optional<Sha256> digestRecordedForThisSource() {
+        try {
+            return Manifest.read(Manifest.pathFor(model)).filter(manifest -> manifest.source().equals(source)).map(Manifest::sha256);
+        } catch (IOException | IllegalArgumentException unreadable) {
+            return Optional.empty();
+        }
     }
 
     private void checkDigest(Download download) throws IntegrityException {

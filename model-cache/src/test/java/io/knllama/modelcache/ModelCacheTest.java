@@ -152,6 +152,18 @@ class ModelCacheTest {
     }
 
     @Test
+    void should_keep_a_model_whose_modification_time_changed_but_whose_content_did_not() throws Exception {
+        Path path = cache(Map.of()).ensure();
+        Files.setLastModifiedTime(path, FileTime.fromMillis(Files.getLastModifiedTime(path).toMillis() - 60_000));
+
+        cache(Map.of()).ensure();
+
+        assertThat(hf.fullDownloads()).isEqualTo(1);
+        assertThat(lines).anyMatch(line -> line.contains("already present with the expected digest, adopted"));
+        assertThat(Manifest.read(Manifest.pathFor(path)).orElseThrow().matchesFile(path)).isTrue();
+    }
+
+    @Test
     void should_catch_a_same_size_change_with_full_verification_that_the_manifest_check_trusts() throws Exception {
         Path path = cache(Map.of()).ensure();
         FileTime modified = Files.getLastModifiedTime(path);
