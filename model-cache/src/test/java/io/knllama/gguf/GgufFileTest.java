@@ -120,6 +120,33 @@ class GgufFileTest {
     }
 
     @Test
+    void rejects_a_string_that_is_not_valid_utf8() throws Exception {
+        byte[] bytes = TinyModel.builder().build().toBytes();
+        int at = indexOf(bytes, "tiny-llama".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        bytes[at] = (byte) 0xC0; // an overlong encoding's lead byte, followed by ASCII
+        Path path = Files.write(dir.resolve("utf8.gguf"), bytes);
+
+        assertThatThrownBy(() -> GgufFile.read(path)).isInstanceOf(GgufException.class).hasMessageContaining("not valid UTF-8");
+    }
+
+    @Test
+    void accepts_every_kind_of_valid_utf8_in_strings() throws Exception {
+        String text = "caf\u00e9 \u2581word \uD83E\uDD99 \uFFFD \u0000";
+        Path path = TinyModel.builder().build().putString("general.description", text).write(dir.resolve("utf8ok.gguf"));
+
+        assertThat(GgufFile.read(path).string("general.description")).contains(text);
+    }
+
+    private static int indexOf(byte[] haystack, byte[] needle) {
+        for (int i = 0; i + needle.length <= haystack.length; i++) {
+            if (Arrays.equals(haystack, i, i + needle.length, needle, 0, needle.length)) {
+                return i;
+            }
+        }
+        throw new AssertionError("not found");
+    }
+
+    @Test
     void rejects_an_empty_file() throws IOException {
         Path path = Files.write(dir.resolve("empty.gguf"), new byte[0]);
 
