@@ -57,6 +57,10 @@ public sealed interface ApiError {
     record HttpRejection(int status, String code, String message) implements ApiError {
     }
 
+    /** The work did not finish within its time limit. */
+    record TimedOut(String message) implements ApiError {
+    }
+
     /** The engine failed in a way the request did not cause. */
     record EngineFailure(String message) implements ApiError {
     }
@@ -72,6 +76,7 @@ public sealed interface ApiError {
             case Overloaded e -> 503;
             case Unavailable e -> 503;
             case HttpRejection e -> e.status();
+            case TimedOut e -> 504;
             case EngineFailure e -> 500;
         };
     }
@@ -88,6 +93,7 @@ public sealed interface ApiError {
             case Overloaded e -> "server_error";
             case Unavailable e -> "server_error";
             case HttpRejection e -> e.status() < 500 ? "invalid_request_error" : "server_error";
+            case TimedOut e -> "server_error";
             case EngineFailure e -> "server_error";
         };
     }
@@ -104,6 +110,7 @@ public sealed interface ApiError {
             case Overloaded e -> "overloaded";
             case Unavailable e -> e.code();
             case HttpRejection e -> e.code();
+            case TimedOut e -> "timeout";
             case EngineFailure e -> "engine_error";
         };
     }

@@ -190,6 +190,19 @@ public final class LlamaEngine implements GracefulShutdownCapable {
         return state == State.READY;
     }
 
+    /**
+     * Whether a request arriving now would be refused at once (all slots busy and the queue full, or
+     * not serving). Lets a caller with much work, such as a batch, decline it up front instead.
+     */
+    public boolean saturated() {
+        return !ready() || scheduler.full();
+    }
+
+    /** Generations that can run at once. */
+    public int slots() {
+        return scheduler.slots();
+    }
+
     /** Facts about the served model, for listings. */
     public ModelInfo info() {
         return new ModelInfo(modelProperties.effectiveId(), created, file.path().getFileName().toString(),

@@ -181,6 +181,16 @@ final class SlotScheduler {
         return slots;
     }
 
+    /** Whether a request arriving now would be shed at once. */
+    boolean full() {
+        lock.lock();
+        try {
+            return draining || (busy >= slots && queue.size() >= capacity);
+        } finally {
+            lock.unlock();
+        }
+    }
+
     int busy() {
         lock.lock();
         try {

@@ -24,7 +24,7 @@ import java.util.Set;
  * rather than silently ignored. Parameters that change nothing here ({@code user}, {@code store},
  * {@code metadata}, ...) are accepted.
  */
-final class OpenAiRequests {
+public final class OpenAiRequests {
 
     static final int MAX_STOP = 16;
     static final int MAX_STOP_LENGTH = 256;
@@ -53,17 +53,17 @@ final class OpenAiRequests {
     }
 
     /** A chat completion request: what to generate and how to answer. */
-    record Chat(String model, GenerationRequest generation, boolean stream, boolean includeUsage) {
+    public record Chat(String model, GenerationRequest generation, boolean stream, boolean includeUsage) {
     }
 
     /** A legacy completion request. {@code echo} puts the prompt in front of the answer. */
-    record Text(String model, GenerationRequest generation, boolean stream, boolean includeUsage, String echo) {
+    public record Text(String model, GenerationRequest generation, boolean stream, boolean includeUsage, String echo) {
     }
 
     record Embed(String model, List<String> inputs, boolean base64) {
     }
 
-    static Chat chat(JsonNode json, JsonMapper mapper) {
+    public static Chat chat(JsonNode json, JsonMapper mapper) {
         RequestFields body = RequestFields.body(json).allowOnly(CHAT);
         String model = body.requiredString("model");
         List<ChatMessage> messages = messages(body);
@@ -100,7 +100,7 @@ final class OpenAiRequests {
                 stream, includeUsage(body, stream));
     }
 
-    static Text completion(JsonNode json) {
+    public static Text completion(JsonNode json) {
         RequestFields body = RequestFields.body(json).allowOnly(COMPLETION);
         String model = body.requiredString("model");
         String prompt = prompt(body);

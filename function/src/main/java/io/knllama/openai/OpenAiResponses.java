@@ -25,7 +25,7 @@ import java.util.List;
  * choices, then {@code data: [DONE]}. If the engine fails after the stream has begun, an error object
  * ({@code {"error": {...}}}) is the stream's last event instead, as OpenAI's clients expect.
  */
-final class OpenAiResponses {
+public final class OpenAiResponses {
 
     static final String FINGERPRINT = "knllama-llama.cpp-b4916";
     private static final Event<String> DONE = Event.of("[DONE]");
@@ -34,10 +34,10 @@ final class OpenAiResponses {
     }
 
     /** The fields every object of one response shares. */
-    record Header(String id, long created, String model) {
+    public record Header(String id, long created, String model) {
     }
 
-    static ChatCompletion chat(Header header, Completion completion) {
+    public static ChatCompletion chat(Header header, Completion completion) {
         return new ChatCompletion(header.id(), "chat.completion", header.created(), header.model(), FINGERPRINT,
                 List.of(new ChatCompletion.Choice(0, new ChatCompletion.Message("assistant", completion.text(), null), null,
                         finishReason(completion.finishReason()))),
@@ -66,7 +66,7 @@ final class OpenAiResponses {
                 List.of(new ChatCompletionChunk.Choice(0, delta, null, finishReason)), null);
     }
 
-    static TextCompletion text(Header header, Completion completion, String echo) {
+    public static TextCompletion text(Header header, Completion completion, String echo) {
         String text = echo == null ? completion.text() : echo + completion.text();
         return new TextCompletion(header.id(), "text_completion", header.created(), header.model(), FINGERPRINT,
                 List.of(new TextCompletion.Choice(text, 0, null, finishReason(completion.finishReason()))),

@@ -1,0 +1,100 @@
+package io.knllama.events;
+
+import io.cloudevents.CloudEvent;
+import io.cloudevents.core.format.EventFormat;
+import io.cloudevents.core.provider.EventFormatProvider;
+import io.cloudevents.http.HttpMessageFactory;
+import io.cloudevents.jackson.JsonFormat;
+import io.cloudevents.rw.CloudEventRWException;
+import io.knllama.error.ApiError;
+import io.knllama.error.ApiException;
+import io.micronaut.http.HttpRequest;
+import io.micronaut.http.HttpResponse;
+import io.micronaut.http.MediaType;
+import io.micronaut.http.MutableHttpResponse;
+import io.micronaut.http.annotation.Body;
+import io.micronaut.http.annotation.Controller;
+import io.micronaut.http.annotation.Post;
+import reactor.core.publisher.Mono;
+
+import java.io.ByteArrayOutputStream;
+import java.util.Optional;
+
+/**
+ * CloudEvents over HTTP, as a Knative Trigger delivers them: binary mode ({@code ce-*} headers) or
+ * structured mode ({@code application/cloudevents+json}). The reply event goes back in the response, in
+ * the mode the request came in, and the Broker re-enqueues it.
+ *
+ * <p>Statuses follow Knative's delivery rules: 200 with the reply; 400 for an event that can never
+ * succeed (malformed, unknown type, invalid data, too large a batch: it goes to the dead-letter sink
+ * without retries); 503 with {@code Retry-After} when overloaded or shutting down (the broker retries).
+ * A failure of one batch item is reported in the batch's result, not as a failed delivery.
+ */
+@Controller
+final class EventsController {
+
+    private final EventProcessor processor;
+
+    EventsController(EventProcessor processor) {
+        this.processor = processor;
+    }
+
+    /** Dispatched by the event's type. {@code /} is where a Trigger with a plain service sink delivers. */
+    @Post(uris = {"/", "/events"}, consumes = MediaType.ALL, produces = MediaType.ALL)
+    Mono<MutableHttpResponse<byte[]>> receive(HttpRequest<byte[]> request) {
+        CloudEvent event = read(request);
+        EventProcessor.Kind kind = switch (event.getType()) {
+            case EventTypes.PROMPT -> EventProcessor.Kind.PROMPT;
+            case EventTypes.BATCH -> EventProcessor.Kind.BATCH;
+            default -> throw new ApiException(new ApiError.InvalidRequest("type", ("Unknown event type '%s'; this function "
+                    + "consumes '%s' and '%s' (or any type at /events/prompt and /events/batch).")
+                    .formatted(event.getType(), EventTypes.PROMPT, EventTypes.BATCH)));
+        };
+        return answer(request, event, kind);
+    }
+
+    /** Any event type, data as a prompt: for sources that cannot choose their type. */
+    @Post(uri = "/events/prompt", consumes = MediaType.ALL, produces = MediaType.ALL)
+    Mono<MutableHttpResponse<byte[]>> prompt(HttpRequest<byte[]> request) {
+        return answer(request, read(request), EventProcessor.Kind.PROMPT);
+    }
+
+    /** Any event type, data as a batch: for a PingSource, whose events are all {@code dev.knative.sources.ping}. */
+    @Post(uri = "/events/batch", consumes = MediaType.ALL, produces = MediaType.ALL)
+    Mono<MutableHttpResponse<byte[]>> batch(HttpRequest<byte[]> request) {
+        return answer(request, read(request), EventProcessor.Kind.BATCH);
+    }
+
+    private Mono<MutableHttpResponse<byte[]>> answer(HttpRequest<byte[]> request, CloudEvent event, EventProcessor.Kind kind) {
+        boolean structured = request.getContentType().map(MediaType::getName)
+                .filter(type -> type.startsWith("application/cloudevents")).isPresent();
+        return Mono.fromFuture(processor.handle(event, kind), true)
+                .map(reply -> write(reply, structured));
+    }
+
+    private static CloudEvent read(HttpRequest<byte[]> request) {
+        byte[] body = request.getBody().orElse(new byte[0]);
+        try {
+            return HttpMessageFactory.createReader(headers -> request.getHeaders()
+                    .forEach((name, values) -> values.forEach(value -> headers.accept(name, value))), body).toEvent();
+        } catch (CloudEventRWException | IllegalStateException e) {
+            throw new ApiException(new ApiError.InvalidRequest(null,
+                    "Not a CloudEvent: " + Optional.ofNullable(e.getMessage()).orElse(e.toString())
+                            + ". Send ce-specversion, ce-id, ce-source and ce-type headers, or an application/cloudevents+json body.",
+                    "invalid_event"));
+        }
+    }
+
+    private static MutableHttpResponse<byte[]> write(CloudEvent reply, boolean structured) {
+        MutableHttpResponse<byte[]> response = HttpResponse.ok();
+        ByteArrayOutputStream body = new ByteArrayOutputStream();
+        var writer = HttpMessageFactory.createWriter(response::header, body::writeBytes);
+        if (structured) {
+            EventFormat format = EventFormatProvider.getInstance().resolveFormat(JsonFormat.CONTENT_TYPE);
+            writer.writeStructured(reply, format);
+        } else {
+            writer.writeBinary(reply);
+        }
+        return response.body(body.toByteArray());
+    }
+}
