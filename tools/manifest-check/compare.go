@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
 )
 
@@ -33,7 +34,9 @@ func compareFiles(renderedPath, knPath string) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", knPath, err)
 	}
-	if diff := cmp.Diff(a, b, cmpopts.EquateEmpty()); diff != "" {
+	// Quantities compare by value: "2" and "2000m" are the same CPU.
+	sameQuantity := cmp.Comparer(func(x, y resource.Quantity) bool { return x.Cmp(y) == 0 })
+	if diff := cmp.Diff(a, b, cmpopts.EquateEmpty(), sameQuantity); diff != "" {
 		return fmt.Errorf("the Services differ (- %s, + %s):\n%s", renderedPath, knPath, diff)
 	}
 	fmt.Printf("ok   Service/%s from kn is equivalent to the rendered one\n", a.Name)
