@@ -5,7 +5,9 @@
 #                  library needs and slim bases lack) at /opt/knllama/lib;
 #   OUT/base.tar   a stand-in base image in `docker save` format (Jib reads it as tar://…): the
 #                  files of this machine's Debian packages for glibc and the C++ runtime, a
-#                  nonroot user (65532) and /tmp, i.e. what gcr.io/distroless/cc-debian12 holds.
+#                  nonroot user (65532) and /tmp, i.e. what gcr.io/distroless/cc-debian12 holds;
+#   OUT/no-native/ an empty directory: the function image's /opt/knllama/native when no CUDA
+#                  library is supplied (Jib wants its extra directories to exist).
 #                  It is used where no registry can be reached (CI, this build); with a registry,
 #                  scripts/build-images.sh uses the public bases in scripts/versions.env instead.
 # Re-running is free when nothing changed (the inputs are hashed into OUT/stamp).
@@ -26,19 +28,19 @@ command -v dpkg-query >/dev/null || die "the stand-in base is made from Debian p
 
 key="$( { cat "${BASH_SOURCE[0]}" "$KNLLAMA_ROOT/scripts/versions.env"; cat "$java_home/release";
           dpkg-query -W "${IMAGE_BASE_PACKAGES[@]}" libgomp1; } | sha256sum | cut -c1-16)"
-if [[ -f "$out/stamp" && "$(cat "$out/stamp")" == "$key" && -f "$out/base.tar" && -d "$out/runtime" ]]; then
+if [[ -f "$out/stamp" && "$(cat "$out/stamp")" == "$key" && -f "$out/base.tar" && -d "$out/runtime" && -d "$out/no-native" ]]; then
   exit 0
 fi
 mkdir -p "$out"
 exec 9>"$out/.lock"
 flock 9
 # Another build (a parallel Maven module) may have finished it while this one waited.
-if [[ -f "$out/stamp" && "$(cat "$out/stamp")" == "$key" && -f "$out/base.tar" && -d "$out/runtime" ]]; then
+if [[ -f "$out/stamp" && "$(cat "$out/stamp")" == "$key" && -f "$out/base.tar" && -d "$out/runtime" && -d "$out/no-native" ]]; then
   exit 0
 fi
-rm -rf "$out/runtime" "$out/base.tar" "$out/stamp" "$out/work"
+rm -rf "$out/runtime" "$out/no-native" "$out/base.tar" "$out/stamp" "$out/work"
 work="$out/work"
-mkdir -p "$work/rootfs" "$out/runtime/opt/knllama/lib"
+mkdir -p "$work/rootfs" "$out/runtime/opt/knllama/lib" "$out/no-native"
 
 log "jlinking a Java runtime from $java_home"
 "$java_home/bin/jlink" --add-modules "$IMAGE_JAVA_MODULES" --strip-debug --no-header-files \

@@ -44,6 +44,23 @@ class ContainerImagesTest {
         smokeRun(image, scratch, null, "native library loaded");
     }
 
+    @Test
+    void cuda_function_image_holds_no_weights_and_points_the_loader_at_the_cuda_library() throws Exception {
+        Path tarball = Repo.ROOT.resolve("function/target/jib-image-cuda12.tar");
+        assumeTrue(Files.exists(tarball), "no CUDA image built (scripts/build-images.sh --cuda builds it)");
+        ImageTarball image = new ImageTarball(tarball);
+        report(image);
+
+        assertCommon(image);
+        assertThat(image.entrypoint()).contains("-Dde.kherud.llama.lib.path=/opt/knllama/native").last().isEqualTo("io.knllama.Application");
+        assertThat(image.modes.keySet()).noneMatch(p -> p.matches("/app/libs/llama-[0-9.]+\\.jar"))
+                .anyMatch(p -> p.matches("/app/libs/llama-[0-9.]+-cuda12-linux-x86-64\\.jar"));
+        if (!image.modes.containsKey("/opt/knllama/native/libjllama.so")) {
+            System.out.println("WARNING: " + tarball + " has no /opt/knllama/native/libjllama.so: it cannot load llama.cpp "
+                    + "(build with KNLLAMA_CUDA_NATIVE_DIR; de.kherud:llama's cuda12 jar carries no native library)");
+        }
+    }
+
     private static ImageTarball open(String module) throws IOException {
         assumeTrue(System.getProperty("knllama.images.skip") == null, "images skipped (-Dknllama.images.skip)");
         assumeTrue(Files.isDirectory(Repo.ROOT.resolve(module + "/src/main/java")),
