@@ -67,6 +67,6 @@ log "building the CPU function image and the model-cache image"
 
 if [[ -z "${KNLLAMA_REGISTRY:-}" ]]; then
   for tar in "$KNLLAMA_ROOT"/function/target/jib-image*.tar "$KNLLAMA_ROOT"/model-cache/target/jib-image.tar; do
-    [[ -f "$tar" ]] && log "image tarball: $tar ($(du -h "$tar" | cut -f1))"
+    if [[ -f "$tar" ]]; then log "image tarball: $tar ($(du -h "$tar" | cut -f1))"; fi
   done
 fi

@@ -24,8 +24,8 @@ out="${1:-$KNLLAMA_ROOT/target/manifests}"
 mkdir -p "$out"
 command -v kubectl >/dev/null || die "kubectl is needed to render the overlays (Debian: apt-get install kubectl)"
 
-seconds() { date +%s.%N; }
-elapsed() { printf '%.2f s' "$(echo "$(seconds) - $1" | bc)"; }
+seconds() { date +%s%N; }
+elapsed() { local ms=$((($(seconds) - $1) / 1000000)); printf '%d.%02d s' $((ms / 1000)) $((ms % 1000 / 10)); }
 
 start="$(seconds)"
 checker="$(manifest_check_bin)"

@@ -53,7 +53,8 @@ rootfs="$work/rootfs"
 mkdir -p "$rootfs"/{usr/bin,usr/lib,usr/lib64,usr/sbin,etc,tmp,home/nonroot}
 for d in bin lib lib64 sbin; do ln -s "usr/$d" "$rootfs/$d"; done
 while IFS= read -r file; do
-  [[ -e "$file" || -L "$file" ]] && [[ ! -d "$file" || -L "$file" ]] || continue
+  # Files and links only (directories are made as needed); skip what the package lists but lacks.
+  if [[ ! -e "$file" && ! -L "$file" ]] || [[ -d "$file" && ! -L "$file" ]]; then continue; fi
   case "$file" in /usr/share/doc/*|/usr/share/lintian/*|/usr/share/man/*|/usr/share/locale/*|/usr/share/gdb/*) continue ;; esac
   dest="$rootfs$(realpath "$(dirname "$file")")"
   mkdir -p "$dest"
@@ -73,8 +74,8 @@ if [[ -n "$jar" ]]; then
 fi
 # (The X11 and sound back ends of java.desktop are never loaded by a headless server: skipped.)
 missing="$(find "$out/runtime" "$work/jni" -type f \( -name '*.so*' -o -path '*/bin/*' \) \
-    ! -name libawt_xawt.so ! -name libjawt.so ! -name libjsound.so ! -name libsplashscreen.so 2>/dev/null \
-  | xargs -r ldd 2>/dev/null | awk '/=>/ {print $1}' | sort -u | while read -r lib; do
+    ! -name libawt_xawt.so ! -name libjawt.so ! -name libjsound.so ! -name libsplashscreen.so -print0 2>/dev/null \
+  | xargs -0 -r ldd 2>/dev/null | awk '/=>/ {print $1}' | sort -u | while read -r lib; do
       [[ -n "$(find "$rootfs/usr/lib" "$out/runtime" -name "$lib" -print -quit)" ]] || echo "$lib"
     done)"
 [[ -z "$missing" ]] || die "libraries missing from the base image: $missing"

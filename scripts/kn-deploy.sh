@@ -143,6 +143,7 @@ $gpu_skeleton
 YAML
 
 # Everything kn has a flag for, on `create` and `update` alike.
+# shellcheck disable=SC2054 # the commas are inside kn's flag values
 flags=(
   --image "$registry/function:$tag$tag_suffix"
   --port http1:8080

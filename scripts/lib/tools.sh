@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Builds the Go tools the Knative checks use, from the Go module proxy, into a cache outside the
 # repository: kn (tools/kn) and manifest-check (tools/manifest-check). Each build is keyed by its
 # pinned sources, so a second run costs nothing. Source it after common.sh.
@@ -16,8 +17,9 @@ build_go_tool() {
       flock 8
       if [[ ! -x "$bin" ]]; then
         log "building $name from the Go module proxy (first run only; a few minutes)"
-        # -mod=readonly: go.sum pins every module; GOTOOLCHAIN=local: no toolchain download.
-        (cd "$dir" && GOTOOLCHAIN=local GOFLAGS=-mod=readonly go build -trimpath -o "$bin.tmp" "$package") \
+        # -mod=readonly: go.sum pins every module; GOTOOLCHAIN=local: no toolchain download;
+        # -buildvcs=false: no VCS stamping (a worktree or a tarball of the repo has none to read).
+        (cd "$dir" && GOTOOLCHAIN=local GOFLAGS="-mod=readonly -buildvcs=false" go build -trimpath -o "$bin.tmp" "$package") \
           || die "could not build $name"
         mv -f "$bin.tmp" "$bin"
       fi
