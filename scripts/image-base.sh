@@ -4,8 +4,9 @@
 #                  the build's JDK 25 at /opt/java, and libgomp (OpenMP, which llama.cpp's JNI
 #                  library needs and slim bases lack) at /opt/knllama/lib;
 #   OUT/base.tar   a stand-in base image in `docker save` format (Jib reads it as tar://…): the
-#                  files of this machine's Debian packages for glibc and the C++ runtime, a
-#                  nonroot user (65532) and /tmp, i.e. what gcr.io/distroless/cc-debian12 holds;
+#                  files of this machine's Debian packages for glibc and the C++ runtime, glibc's
+#                  C.UTF-8 locale, a nonroot user (65532) and /tmp, i.e. what
+#                  gcr.io/distroless/cc-debian12 holds;
 #   OUT/no-native/ an empty directory: the function image's /opt/knllama/native when no CUDA
 #                  library is supplied (Jib wants its extra directories to exist).
 #                  It is used where no registry can be reached (CI, this build); with a registry,
@@ -27,7 +28,7 @@ java_home="$(find_java_home)"
 command -v dpkg-query >/dev/null || die "the stand-in base is made from Debian packages; this is not a Debian system"
 
 key="$( { cat "${BASH_SOURCE[0]}" "$KNLLAMA_ROOT/scripts/versions.env"; cat "$java_home/release";
-          dpkg-query -W "${IMAGE_BASE_PACKAGES[@]}" libgomp1; } | sha256sum | cut -c1-16)"
+          dpkg-query -W "${IMAGE_BASE_PACKAGES[@]}" libc-bin libgomp1; } | sha256sum | cut -c1-16)"
 if [[ -f "$out/stamp" && "$(cat "$out/stamp")" == "$key" && -f "$out/base.tar" && -d "$out/runtime" && -d "$out/no-native" ]]; then
   exit 0
 fi
@@ -59,7 +60,7 @@ while IFS= read -r file; do
   dest="$rootfs$(realpath "$(dirname "$file")")"
   mkdir -p "$dest"
   cp -a "$file" "$dest/"
-done < <(dpkg -L "${IMAGE_BASE_PACKAGES[@]}")
+done < <(dpkg -L "${IMAGE_BASE_PACKAGES[@]}"; dpkg -L libc-bin | grep '^/usr/lib/locale/C.utf8')
 printf 'root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n' > "$rootfs/etc/passwd"
 printf 'root:x:0:\nnonroot:x:65532:\n' > "$rootfs/etc/group"
 printf 'passwd: files\ngroup: files\nhosts: files dns\n' > "$rootfs/etc/nsswitch.conf"
