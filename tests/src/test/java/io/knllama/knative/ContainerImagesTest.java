@@ -1,0 +1,153 @@
+package io.knllama.knative;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The images Jib built at `package` (function/target/jib-image.tar, model-cache/target/jib-image.tar),
+ * opened without Docker: no model weights inside (weights live on the model volume), non-root,
+ * the entrypoint the Knative Service relies on, and the sizes of the application layers. Where the
+ * test runs as root it also unpacks each image and runs its Java runtime in a chroot as the image's
+ * user, the function image additionally loading llama.cpp's JNI library.
+ */
+class ContainerImagesTest {
+
+    @Test
+    void model_cache_image_holds_no_weights_and_runs_as_non_root(@TempDir Path scratch) throws Exception {
+        ImageTarball image = open("model-cache");
+
+        assertCommon(image);
+        assertThat(image.entrypoint()).last().isEqualTo("io.knllama.modelcache.Main");
+        if (Files.exists(Repo.ROOT.resolve("model-cache/src/main/java/io/knllama/modelcache/Main.java"))) {
+            // The image's own entrypoint, asked for its usage: the program starts in the image.
+            List<String> help = new ArrayList<>(image.entrypoint());
+            help.add("--help");
+            smokeRun(image, scratch, help, "KNLLAMA_MODEL_SOURCE");
+        } else {
+            smokeRun(image, scratch, List.of("/opt/java/bin/java", "-version"), "Temurin");
+        }
+    }
+
+    @Test
+    void function_image_holds_no_weights_and_loads_the_native_library(@TempDir Path scratch) throws Exception {
+        ImageTarball image = open("function");
+
+        assertCommon(image);
+        assertThat(image.entrypoint())
+                .contains("--enable-native-access=ALL-UNNAMED", "-XX:-UsePerfData")
+                .last().isEqualTo("io.knllama.Application");
+        assertThat(image.modes).containsKey("/opt/knllama/lib/libgomp.so.1");
+        assertThat(image.modes.keySet()).anyMatch(p -> p.matches("/app/libs/llama-[0-9.]+\\.jar"));
+        smokeRun(image, scratch, null, "native library loaded");
+    }
+
+    @Test
+    void cuda_function_image_holds_no_weights_and_points_the_loader_at_the_cuda_library() throws Exception {
+        Path tarball = Repo.ROOT.resolve("function/target/jib-image-cuda12.tar");
+        assumeTrue(Files.exists(tarball), "no CUDA image built (scripts/build-images.sh --cuda builds it)");
+        ImageTarball image = new ImageTarball(tarball);
+        report(image);
+
+        assertCommon(image);
+        assertThat(image.entrypoint()).contains("-Dde.kherud.llama.lib.path=/opt/knllama/native").last().isEqualTo("io.knllama.Application");
+        assertThat(image.modes.keySet()).noneMatch(p -> p.matches("/app/libs/llama-[0-9.]+\\.jar"))
+                .anyMatch(p -> p.matches("/app/libs/llama-[0-9.]+-cuda12-linux-x86-64\\.jar"));
+        if (!image.modes.containsKey("/opt/knllama/native/libjllama.so")) {
+            System.out.println("WARNING: " + tarball + " has no /opt/knllama/native/libjllama.so: it cannot load llama.cpp "
+                    + "(build with KNLLAMA_CUDA_NATIVE_DIR; de.kherud:llama's cuda12 jar carries no native library)");
+        }
+    }
+
+    private static ImageTarball open(String module) throws IOException {
+        assumeTrue(System.getProperty("knllama.images.skip") == null, "images skipped (-Dknllama.images.skip)");
+        assumeTrue(Files.isDirectory(Repo.ROOT.resolve(module + "/src/main/java")),
+                module + " has no sources on this branch, so no image is built for it");
+        Path tarball = Repo.ROOT.resolve(module + "/target/jib-image.tar");
+        assertThat(tarball).as("the images profile builds it at package; run ./mvnw package").exists();
+        ImageTarball image = new ImageTarball(tarball);
+        report(image);
+        return image;
+    }
+
+    private static void assertCommon(ImageTarball image) {
+        assertThat(image.weights).as("model weights inside %s", image.tarball).isEmpty();
+        assertThat(image.containerConfig().get("User")).isEqualTo("65532:65532");
+        assertThat(image.env()).containsEntry("JAVA_HOME", "/opt/java");
+        assertThat(image.modes.get("/opt/java/bin/java")).as("/opt/java/bin/java mode").isNotNull()
+                .matches(mode -> (mode & 0111) == 0111, "executable by all");
+        assertThat(image.modes).containsKey("/app/jib-classpath-file");
+    }
+
+    private static void report(ImageTarball image) throws IOException {
+        System.out.printf("%nimage %s (%s)%n", image.tarball, mib(Files.size(image.tarball)));
+        System.out.printf("  %-14s %-11s %12s %12s %7s  %s%n", "layer", "origin", "compressed", "unpacked", "files", "holds");
+        long appCompressed = 0;
+        long appBytes = 0;
+        for (var layer : image.layers) {
+            System.out.printf("  %-14s %-11s %12s %12s %7d  %s%n", layer.createdBy().replace("jvm arg files", "jvm args"),
+                    layer.application() ? "application" : "base", mib(layer.compressedBytes()), mib(layer.bytes()),
+                    layer.files(), abbreviate(layer.topDirectories()));
+            if (layer.application()) {
+                appCompressed += layer.compressedBytes();
+                appBytes += layer.bytes();
+            }
+        }
+        System.out.printf("  application layers: %s compressed, %s unpacked; model weights found: %d%n",
+                mib(appCompressed), mib(appBytes), image.weights.size());
+    }
+
+    /** Unpacks the image and runs a command in it with chroot, as its user and with its environment. */
+    private static void smokeRun(ImageTarball image, Path scratch, List<String> command, String expected) throws Exception {
+        var id = Repo.run(Duration.ofSeconds(10), "id", "-u");
+        boolean canChroot = id.output().strip().equals("0") && Repo.onPath("unshare")
+                && Files.isExecutable(Path.of("/usr/sbin/chroot"))
+                && Repo.run(Duration.ofSeconds(10), "unshare", "--mount", "--fork", "true").exitCode() == 0;
+        if (!canChroot) {
+            System.out.println("SKIPPED: running the image needs root and a mount namespace (unshare, chroot)");
+        }
+        assumeTrue(canChroot, "running the image in a chroot needs root, unshare and chroot");
+        Path root = Files.createDirectories(scratch.resolve("rootfs"));
+        image.extractTo(root);
+        Files.createDirectories(root.resolve("proc"));
+        Files.createDirectories(root.resolve("tmp"));
+        Files.setPosixFilePermissions(root.resolve("tmp"), java.nio.file.attribute.PosixFilePermissions.fromString("rwxrwxrwx"));
+        if (command == null) {
+            // The function's classpath plus the smoke class, which loads the JNI library.
+            Path smoke = Files.createDirectories(root.resolve("smoke/io/knllama/knative"));
+            Files.copy(Path.of(JniSmoke.class.getProtectionDomain().getCodeSource().getLocation().toURI())
+                    .resolve("io/knllama/knative/JniSmoke.class"), smoke.resolve("JniSmoke.class"));
+            String classpath = Files.readString(root.resolve("app/jib-classpath-file")).strip();
+            command = List.of("/opt/java/bin/java", "--enable-native-access=ALL-UNNAMED", "-XX:-UsePerfData",
+                    "-cp", "/smoke:" + classpath, JniSmoke.class.getName());
+        }
+        List<String> argv = new ArrayList<>(List.of("unshare", "--mount", "--fork", "sh", "-c",
+                "mount -t proc proc \"$0/proc\" && exec env -i \"$@\"", root.toString()));
+        for (Map.Entry<String, String> e : image.env().entrySet()) {
+            argv.add(e.getKey() + "=" + e.getValue());
+        }
+        argv.addAll(List.of("/usr/sbin/chroot", "--userspec=65532:65532", root.toString()));
+        argv.addAll(command);
+        var result = Repo.run(Duration.ofMinutes(2), argv.toArray(String[]::new));
+        assertThat(result.exitCode()).as("in the image: %s%n%s", command, result.output()).isZero();
+        assertThat(result.output()).contains(expected);
+    }
+
+    private static String mib(long bytes) {
+        return String.format("%.1f MiB", bytes / (1024.0 * 1024.0));
+    }
+
+    private static String abbreviate(java.util.Set<String> dirs) {
+        String joined = String.join(" ", dirs);
+        return joined.length() > 60 ? joined.substring(0, 57) + "..." : joined;
+    }
+}

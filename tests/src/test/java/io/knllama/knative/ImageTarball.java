@@ -1,0 +1,185 @@
+package io.knllama.knative;
+
+import java.io.BufferedInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermission;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.zip.GZIPInputStream;
+import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
+import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
+
+/**
+ * An image tarball as Jib's buildTar writes it (`docker save` format: manifest.json, config.json
+ * and one gzipped tar per layer), read without Docker: its config, and per layer its size, what it
+ * holds, the modes of its files and any model weights in it.
+ */
+final class ImageTarball {
+
+    /** A GGUF file starts with these four bytes, whatever it is named. */
+    private static final byte[] GGUF_MAGIC = "GGUF".getBytes(StandardCharsets.US_ASCII);
+
+    record Layer(String blob, String createdBy, boolean application, long compressedBytes, long bytes, int files,
+                 Set<String> topDirectories) {
+    }
+
+    final Path tarball;
+    final Map<String, Object> config;
+    final List<Layer> layers = new ArrayList<>();
+    /** Paths of files named *.gguf or starting with the GGUF magic, in any layer. */
+    final List<String> weights = new ArrayList<>();
+    /** Mode of every regular file, by absolute path (the last layer wins, as in the container). */
+    final Map<String, Integer> modes = new HashMap<>();
+
+    @SuppressWarnings("unchecked")
+    ImageTarball(Path tarball) throws IOException {
+        this.tarball = tarball;
+        Map<String, byte[]> small = new HashMap<>();
+        Map<String, Long> blobSizes = new HashMap<>();
+        try (var tar = new TarArchiveInputStream(new BufferedInputStream(Files.newInputStream(tarball)))) {
+            for (TarArchiveEntry e; (e = tar.getNextEntry()) != null; ) {
+                blobSizes.put(e.getName(), e.getSize());
+                if (e.getName().endsWith(".json")) {
+                    small.put(e.getName(), tar.readAllBytes());
+                }
+            }
+        }
+        var manifest = (List<Map<String, Object>>) Json.parse(new String(small.get("manifest.json"), StandardCharsets.UTF_8));
+        config = (Map<String, Object>) Json.parse(new String(small.get((String) manifest.getFirst().get("Config")), StandardCharsets.UTF_8));
+        var blobs = (List<String>) manifest.getFirst().get("Layers");
+        // One history entry per layer, except entries marked empty_layer.
+        var history = ((List<Map<String, Object>>) config.get("history")).stream()
+                .filter(h -> !Boolean.TRUE.equals(h.get("empty_layer"))).toList();
+        if (history.size() != blobs.size()) {
+            throw new IOException(tarball + ": " + blobs.size() + " layers but " + history.size() + " history entries");
+        }
+        Map<String, Layer> scanned = new HashMap<>();
+        try (var tar = new TarArchiveInputStream(new BufferedInputStream(Files.newInputStream(tarball)))) {
+            for (TarArchiveEntry e; (e = tar.getNextEntry()) != null; ) {
+                int index = blobs.indexOf(e.getName());
+                if (index >= 0) {
+                    var h = history.get(index);
+                    String createdBy = h.get("comment") != null ? (String) h.get("comment") : (String) h.get("created_by");
+                    scanned.put(e.getName(), scanLayer(e.getName(), layerStream(e.getName(), tar), createdBy,
+                            "Jib".equals(h.get("author")), blobSizes.get(e.getName())));
+                }
+            }
+        }
+        blobs.forEach(blob -> layers.add(scanned.get(blob)));
+    }
+
+    @SuppressWarnings("unchecked")
+    Map<String, Object> containerConfig() {
+        return (Map<String, Object>) config.get("config");
+    }
+
+    @SuppressWarnings("unchecked")
+    List<String> entrypoint() {
+        return (List<String>) containerConfig().get("Entrypoint");
+    }
+
+    @SuppressWarnings("unchecked")
+    Map<String, String> env() {
+        Map<String, String> env = new HashMap<>();
+        for (String kv : (List<String>) containerConfig().get("Env")) {
+            int eq = kv.indexOf('=');
+            env.put(kv.substring(0, eq), kv.substring(eq + 1));
+        }
+        return env;
+    }
+
+    private static InputStream layerStream(String name, InputStream in) throws IOException {
+        InputStream unclosable = new java.io.FilterInputStream(in) {
+            @Override
+            public void close() {
+                // the outer tar stays open
+            }
+        };
+        return name.endsWith(".gz") ? new GZIPInputStream(unclosable, 1 << 16) : unclosable;
+    }
+
+    private Layer scanLayer(String blob, InputStream in, String createdBy, boolean application, long compressed)
+            throws IOException {
+        long bytes = 0;
+        int files = 0;
+        Set<String> top = new TreeSet<>();
+        try (var tar = new TarArchiveInputStream(in)) {
+            for (TarArchiveEntry e; (e = tar.getNextEntry()) != null; ) {
+                String path = "/" + e.getName().replaceFirst("^\\./", "").replaceFirst("^/", "");
+                if (!e.isFile()) {
+                    continue;
+                }
+                // Where the layer's files are, two directories deep: /app/libs, /opt/java, …
+                String[] parts = path.split("/");
+                top.add(parts.length > 3 ? "/" + parts[1] + "/" + parts[2] : path.substring(0, path.lastIndexOf('/') + 1));
+                files++;
+                bytes += e.getSize();
+                modes.put(path, e.getMode());
+                byte[] head = tar.readNBytes(GGUF_MAGIC.length);
+                if (path.toLowerCase(Locale.ROOT).endsWith(".gguf") || java.util.Arrays.equals(head, GGUF_MAGIC)) {
+                    weights.add(path + " (layer " + blob + ")");
+                }
+            }
+        }
+        return new Layer(blob, createdBy, application, compressed, bytes, files, top);
+    }
+
+    /** Unpacks every layer, in order, into {@code root}: the container's filesystem. */
+    void extractTo(Path root) throws IOException {
+        try (var outer = new TarArchiveInputStream(new BufferedInputStream(Files.newInputStream(tarball)))) {
+            Map<String, Path> blobs = new HashMap<>();
+            Path scratch = Files.createTempDirectory(root.getParent(), "layers");
+            for (TarArchiveEntry e; (e = outer.getNextEntry()) != null; ) {
+                if (e.getName().endsWith(".tar.gz") || e.getName().endsWith(".tar")) {
+                    Path blob = scratch.resolve(e.getName());
+                    Files.copy(outer, blob, StandardCopyOption.REPLACE_EXISTING);
+                    blobs.put(e.getName(), blob);
+                }
+            }
+            for (Layer layer : layers) {
+                try (var in = layerStream(layer.blob(), Files.newInputStream(blobs.get(layer.blob())));
+                     var tar = new TarArchiveInputStream(in)) {
+                    for (TarArchiveEntry e; (e = tar.getNextEntry()) != null; ) {
+                        Path target = root.resolve(e.getName().replaceFirst("^\\./", "").replaceFirst("^/", "")).normalize();
+                        if (!target.startsWith(root)) {
+                            throw new IOException("layer entry escapes the root: " + e.getName());
+                        }
+                        if (e.isDirectory()) {
+                            Files.createDirectories(target);
+                        } else if (e.isSymbolicLink()) {
+                            Files.createDirectories(target.getParent());
+                            Files.deleteIfExists(target);
+                            Files.createSymbolicLink(target, Path.of(e.getLinkName()));
+                        } else if (e.isFile()) {
+                            Files.createDirectories(target.getParent());
+                            Files.copy(tar, target, StandardCopyOption.REPLACE_EXISTING);
+                            Files.setPosixFilePermissions(target, permissions(e.getMode()));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private static Set<PosixFilePermission> permissions(int mode) {
+        Set<PosixFilePermission> set = EnumSet.noneOf(PosixFilePermission.class);
+        PosixFilePermission[] all = PosixFilePermission.values(); // OWNER_READ … OTHERS_EXECUTE
+        for (int i = 0; i < 9; i++) {
+            if ((mode & (1 << (8 - i))) != 0) {
+                set.add(all[i]);
+            }
+        }
+        return set;
+    }
+}

@@ -1,0 +1,210 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
+)
+
+// checkRules enforces what knllama needs beyond what Kubernetes and Knative validate: the couplings
+// between the Service's settings and the function's, which no schema can see.
+func checkRules(svc *servingv1.Service, configMaps map[string]*corev1.ConfigMap) error {
+	var problems []error
+	fail := func(format string, args ...any) { problems = append(problems, fmt.Errorf("  "+format, args...)) }
+
+	spec := svc.Spec.Template.Spec
+	ann := svc.Spec.Template.Annotations
+	if len(spec.Containers) != 1 || len(spec.InitContainers) != 1 {
+		return fmt.Errorf("  expected one container (the function) and one init container (model-cache), found %d and %d",
+			len(spec.Containers), len(spec.InitContainers))
+	}
+	fn, initc := spec.Containers[0], spec.InitContainers[0]
+	fnEnv, err := resolveEnv(fn, configMaps)
+	if err != nil {
+		return err
+	}
+	initEnv, err := resolveEnv(initc, configMaps)
+	if err != nil {
+		return err
+	}
+
+	if ann["autoscaling.knative.dev/min-scale"] != "0" {
+		fail("autoscaling.knative.dev/min-scale must be \"0\" (scale to zero), is %q", ann["autoscaling.knative.dev/min-scale"])
+	}
+	cc := int64(0)
+	if spec.ContainerConcurrency != nil {
+		cc = *spec.ContainerConcurrency
+	}
+	if cc <= 0 {
+		fail("containerConcurrency must be set to the slot count (0 means unlimited)")
+	}
+	if slots := fnEnv["KNLLAMA_ENGINE_SLOTS"]; slots != strconv.FormatInt(cc, 10) {
+		fail("KNLLAMA_ENGINE_SLOTS (%q) must equal containerConcurrency (%d)", slots, cc)
+	}
+	if target, err := strconv.ParseFloat(ann["autoscaling.knative.dev/target"], 64); err != nil || target > float64(cc) {
+		fail("autoscaling.knative.dev/target (%q) must be a number no larger than containerConcurrency (%d)", ann["autoscaling.knative.dev/target"], cc)
+	}
+	cpu, hasCPU := fn.Resources.Limits[corev1.ResourceCPU]
+	if !hasCPU || cpu.MilliValue()%1000 != 0 {
+		fail("the function's CPU limit must be whole cores, to match KNLLAMA_ENGINE_THREADS")
+	} else if threads := fnEnv["KNLLAMA_ENGINE_THREADS"]; threads != strconv.FormatInt(cpu.Value(), 10) {
+		fail("KNLLAMA_ENGINE_THREADS (%q) must equal the CPU limit (%s)", threads, cpu.String())
+	}
+	if _, ok := fn.Resources.Limits[corev1.ResourceMemory]; !ok {
+		fail("the function needs a memory limit (the model and KV cache are native memory)")
+	}
+
+	// The model: written by the init container into its writable mount, read by the function from
+	// a read-only mount of the same claim.
+	volumes := map[string]corev1.Volume{}
+	for _, v := range spec.Volumes {
+		volumes[v.Name] = v
+	}
+	modelPath := fnEnv["KNLLAMA_MODEL_PATH"]
+	fnMount, ok := mountHolding(fn, modelPath)
+	switch {
+	case !ok:
+		fail("KNLLAMA_MODEL_PATH %q is under none of the function's volume mounts", modelPath)
+	case volumes[fnMount.Name].PersistentVolumeClaim == nil:
+		fail("KNLLAMA_MODEL_PATH %q is not on a PersistentVolumeClaim", modelPath)
+	case !fnMount.ReadOnly:
+		fail("the function must mount the model volume read-only")
+	default:
+		initMount, ok := mountOf(initc, fnMount.Name)
+		if !ok || initMount.ReadOnly {
+			fail("the init container must mount volume %q writable", fnMount.Name)
+		} else if initEnv["KNLLAMA_MODEL_DIR"] != initMount.MountPath {
+			fail("the init container's KNLLAMA_MODEL_DIR (%q) must be its mount path of %q (%q)", initEnv["KNLLAMA_MODEL_DIR"], fnMount.Name, initMount.MountPath)
+		}
+		if rel := strings.TrimPrefix(modelPath, strings.TrimSuffix(fnMount.MountPath, "/")+"/"); rel != initEnv["KNLLAMA_MODEL_FILE"] {
+			fail("KNLLAMA_MODEL_PATH %q does not name the file model-cache writes (KNLLAMA_MODEL_FILE %q)", modelPath, initEnv["KNLLAMA_MODEL_FILE"])
+		}
+	}
+
+	// Timeouts: the function ends its own work before Knative cuts the request or kills the pod.
+	timeout := time.Duration(derefInt(spec.TimeoutSeconds)) * time.Second
+	for _, key := range []string{"KNLLAMA_ENGINE_REQUEST_TIMEOUT", "KNLLAMA_SHUTDOWN_GRACE_PERIOD"} {
+		if d, err := time.ParseDuration(fnEnv[key]); err != nil {
+			fail("%s %q is not a duration", key, fnEnv[key])
+		} else if d >= timeout {
+			fail("%s (%v) must be below timeoutSeconds (%v)", key, d, timeout)
+		}
+	}
+	responseStart := time.Duration(derefInt(spec.ResponseStartTimeoutSeconds)) * time.Second
+	if d, err := time.ParseDuration(fnEnv["KNLLAMA_ENGINE_MAX_QUEUE_WAIT"]); err != nil || d >= responseStart {
+		fail("KNLLAMA_ENGINE_MAX_QUEUE_WAIT (%q) must be a duration below responseStartTimeoutSeconds (%v)", fnEnv["KNLLAMA_ENGINE_MAX_QUEUE_WAIT"], responseStart)
+	}
+
+	// Probes on the function's management endpoints; start-up must fit in the progress deadline.
+	probePath := func(p *corev1.Probe) string {
+		if p == nil || p.HTTPGet == nil {
+			return ""
+		}
+		return p.HTTPGet.Path
+	}
+	if probePath(fn.ReadinessProbe) != "/health/readiness" {
+		fail("the readiness probe must GET /health/readiness")
+	}
+	if probePath(fn.LivenessProbe) != "/health/liveness" || probePath(fn.StartupProbe) != "/health/liveness" {
+		fail("the liveness and startup probes must GET /health/liveness")
+	}
+	if p := fn.StartupProbe; p != nil {
+		window := time.Duration(p.InitialDelaySeconds+p.PeriodSeconds*p.FailureThreshold) * time.Second
+		deadline, err := time.ParseDuration(ann["serving.knative.dev/progress-deadline"])
+		if err != nil {
+			deadline = 600 * time.Second // Knative's default
+		}
+		if window >= deadline {
+			fail("the startup probe may take %v, not below the progress deadline %v", window, deadline)
+		}
+	}
+
+	// Non-root and a read-only root filesystem, with /tmp writable for the JNI library.
+	for _, c := range []corev1.Container{initc, fn} {
+		sc := c.SecurityContext
+		if sc == nil || sc.RunAsNonRoot == nil || !*sc.RunAsNonRoot || sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem {
+			fail("container %q must set runAsNonRoot and readOnlyRootFilesystem", c.Name)
+		}
+		if m, ok := mountHolding(c, "/tmp/x"); !ok || m.MountPath != "/tmp" || volumes[m.Name].EmptyDir == nil || m.ReadOnly {
+			fail("container %q needs a writable emptyDir at /tmp (the root filesystem is read-only)", c.Name)
+		}
+	}
+	return errors.Join(problems...)
+}
+
+// resolveEnv gives a container's environment as the pod would see it, with ConfigMap references
+// replaced by their values and Secret references shown as secret:NAME/KEY.
+func resolveEnv(c corev1.Container, configMaps map[string]*corev1.ConfigMap) (map[string]string, error) {
+	env := map[string]string{}
+	for _, from := range c.EnvFrom {
+		if from.ConfigMapRef == nil {
+			return nil, fmt.Errorf("container %q: only envFrom configMapRef is supported here", c.Name)
+		}
+		cm, ok := configMaps[from.ConfigMapRef.Name]
+		if !ok {
+			return nil, fmt.Errorf("container %q: ConfigMap %q is not among the rendered objects", c.Name, from.ConfigMapRef.Name)
+		}
+		for k, v := range cm.Data {
+			env[from.Prefix+k] = v
+		}
+	}
+	for _, e := range c.Env {
+		switch {
+		case e.ValueFrom == nil:
+			env[e.Name] = e.Value
+		case e.ValueFrom.ConfigMapKeyRef != nil:
+			ref := e.ValueFrom.ConfigMapKeyRef
+			cm, ok := configMaps[ref.Name]
+			if !ok {
+				return nil, fmt.Errorf("container %q: %s refers to ConfigMap %q, which is not among the rendered objects", c.Name, e.Name, ref.Name)
+			}
+			v, ok := cm.Data[ref.Key]
+			if !ok && (ref.Optional == nil || !*ref.Optional) {
+				return nil, fmt.Errorf("container %q: %s refers to key %q, which ConfigMap %q lacks", c.Name, e.Name, ref.Key, ref.Name)
+			}
+			env[e.Name] = v
+		case e.ValueFrom.SecretKeyRef != nil:
+			ref := e.ValueFrom.SecretKeyRef
+			optional := ""
+			if ref.Optional != nil && *ref.Optional {
+				optional = "?optional"
+			}
+			env[e.Name] = "secret:" + ref.Name + "/" + ref.Key + optional
+		default:
+			return nil, fmt.Errorf("container %q: %s: unsupported valueFrom", c.Name, e.Name)
+		}
+	}
+	return env, nil
+}
+
+func mountHolding(c corev1.Container, file string) (corev1.VolumeMount, bool) {
+	for _, m := range c.VolumeMounts {
+		dir := strings.TrimSuffix(m.MountPath, "/")
+		if strings.HasPrefix(path.Clean(file), dir+"/") {
+			return m, true
+		}
+	}
+	return corev1.VolumeMount{}, false
+}
+
+func mountOf(c corev1.Container, volume string) (corev1.VolumeMount, bool) {
+	for _, m := range c.VolumeMounts {
+		if m.Name == volume {
+			return m, true
+		}
+	}
+	return corev1.VolumeMount{}, false
+}
+
+func derefInt(p *int64) int64 {
+	if p == nil {
+		return 0
+	}
+	return *p
+}

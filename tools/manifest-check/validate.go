@@ -1,0 +1,211 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	"k8s.io/kubernetes/pkg/api/legacyscheme"
+	"k8s.io/kubernetes/pkg/apis/apps"
+	_ "k8s.io/kubernetes/pkg/apis/apps/install"
+	appsvalidation "k8s.io/kubernetes/pkg/apis/apps/validation"
+	"k8s.io/kubernetes/pkg/apis/core"
+	_ "k8s.io/kubernetes/pkg/apis/core/install"
+	corevalidation "k8s.io/kubernetes/pkg/apis/core/validation"
+	netcfg "knative.dev/networking/pkg/config"
+	"knative.dev/pkg/apis"
+	"knative.dev/pkg/logging"
+	apiconfig "knative.dev/serving/pkg/apis/config"
+	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
+	autoscalerconfig "knative.dev/serving/pkg/autoscaler/config"
+	"knative.dev/serving/pkg/deployment"
+	"knative.dev/serving/pkg/observability"
+	cfgresources "knative.dev/serving/pkg/reconciler/configuration/resources"
+	revconfig "knative.dev/serving/pkg/reconciler/revision/config"
+	revresources "knative.dev/serving/pkg/reconciler/revision/resources"
+	svcresources "knative.dev/serving/pkg/reconciler/service/resources"
+)
+
+// namespace stands in for the one `kubectl apply` fills in; Kubernetes' validation requires one.
+const namespace = "knllama"
+
+func validateFile(featuresPath, renderedPath string) error {
+	features, err := loadFeatures(featuresPath)
+	if err != nil {
+		return err
+	}
+	docs, err := readDocuments(renderedPath)
+	if err != nil {
+		return err
+	}
+	var problems []error
+	configMaps := map[string]*corev1.ConfigMap{}
+	var services []*servingv1.Service
+	for _, doc := range docs {
+		err := validateDocument(doc, features, configMaps, &services)
+		if err != nil {
+			problems = append(problems, err)
+		} else {
+			fmt.Printf("ok   %v\n", doc)
+		}
+	}
+	for _, svc := range services {
+		if err := checkRules(svc, configMaps); err != nil {
+			problems = append(problems, fmt.Errorf("serving.knative.dev/v1 Service/%s: knllama rules:\n%w", svc.Name, err))
+		} else {
+			fmt.Printf("ok   knllama rules for Service/%s\n", svc.Name)
+		}
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("%s: %d problem(s):\n%w", renderedPath, len(problems), errors.Join(problems...))
+	}
+	return nil
+}
+
+func validateDocument(doc document, features *apiconfig.Features, configMaps map[string]*corev1.ConfigMap, services *[]*servingv1.Service) error {
+	switch doc.apiVersion + " " + doc.kind {
+	case "v1 ConfigMap":
+		var cm corev1.ConfigMap
+		if err := decodeStrict(doc, &cm); err != nil {
+			return err
+		}
+		configMaps[cm.Name] = &cm
+		var internal core.ConfigMap
+		return kubeErrors(doc, toInternal(&cm, &internal), func() field.ErrorList { return corevalidation.ValidateConfigMap(&internal) })
+	case "v1 Secret":
+		var secret corev1.Secret
+		if err := decodeStrict(doc, &secret); err != nil {
+			return err
+		}
+		var internal core.Secret
+		return kubeErrors(doc, toInternal(&secret, &internal), func() field.ErrorList { return corevalidation.ValidateSecret(&internal) })
+	case "v1 PersistentVolumeClaim":
+		var pvc corev1.PersistentVolumeClaim
+		if err := decodeStrict(doc, &pvc); err != nil {
+			return err
+		}
+		var internal core.PersistentVolumeClaim
+		return kubeErrors(doc, toInternal(&pvc, &internal), func() field.ErrorList {
+			return corevalidation.ValidatePersistentVolumeClaim(&internal, corevalidation.ValidationOptionsForPersistentVolumeClaim(&internal, nil))
+		})
+	case "serving.knative.dev/v1 Service":
+		var svc servingv1.Service
+		if err := decodeStrict(doc, &svc); err != nil {
+			return err
+		}
+		*services = append(*services, &svc)
+		return validateService(doc, &svc, features)
+	default:
+		return fmt.Errorf("%v: no validation for this kind; add it to tools/manifest-check", doc)
+	}
+}
+
+// validateService runs what the cluster runs on a Service: Knative's defaulting and validating
+// webhooks, then, on the Deployment Knative would make for its first Revision, Kubernetes' own
+// Deployment validation.
+func validateService(doc document, svc *servingv1.Service, features *apiconfig.Features) error {
+	cfg, err := knativeConfig(features)
+	if err != nil {
+		return err
+	}
+	ctx := apiconfig.ToContext(context.Background(), cfg.Config)
+	svc.Namespace = namespace
+	svc.SetDefaults(ctx)
+	if fe := svc.Validate(apis.WithinCreate(ctx)); fe != nil {
+		return fmt.Errorf("%v: rejected by Knative's validation:\n%v", doc, fe)
+	}
+	// Only errors fail the check; Knative's warnings (e.g. defaulted security settings) do not.
+	rev := cfgresources.MakeRevision(ctx, svcresources.MakeConfiguration(svc), time.Unix(0, 0))
+	rev.Name = svc.Name + "-00001"
+	rev.UID = "00000000-0000-0000-0000-000000000001" // set by the API server; the Deployment's owner reference
+	dep, err := revresources.MakeDeployment(rev, cfg)
+	if err != nil {
+		return fmt.Errorf("%v: Knative could not make its Deployment: %w", doc, err)
+	}
+	var internal apps.Deployment
+	return kubeErrors(document{"apps/v1", "Deployment", dep.Name, nil}, toInternal(dep, &internal), func() field.ErrorList {
+		return appsvalidation.ValidateDeployment(&internal, corevalidation.PodValidationOptions{})
+	})
+}
+
+// knativeConfig is Knative Serving's configuration with every ConfigMap at its defaults except
+// config-features, which comes from the patch under test.
+func knativeConfig(features *apiconfig.Features) (*revconfig.Config, error) {
+	defaults, err := apiconfig.NewDefaultsConfigFromMap(map[string]string{})
+	if err != nil {
+		return nil, err
+	}
+	autoscaler, err := autoscalerconfig.NewConfigFromMap(map[string]string{})
+	if err != nil {
+		return nil, err
+	}
+	// The queue-proxy image is required; any name does for building the Deployment.
+	dep, err := deployment.NewConfigFromMap(map[string]string{"queue-sidecar-image": "queue-proxy"})
+	if err != nil {
+		return nil, err
+	}
+	logCfg, err := logging.NewConfigFromMap(map[string]string{})
+	if err != nil {
+		return nil, err
+	}
+	network, err := netcfg.NewConfigFromMap(map[string]string{})
+	if err != nil {
+		return nil, err
+	}
+	return &revconfig.Config{
+		Config:        &apiconfig.Config{Defaults: defaults, Features: features, Autoscaler: autoscaler},
+		Deployment:    dep,
+		Logging:       logCfg,
+		Network:       network,
+		Observability: observability.DefaultConfig(),
+	}, nil
+}
+
+// loadFeatures reads a config-features patch as Knative reads its ConfigMap: unknown flag values
+// are errors, flags the patch leaves out keep Knative's defaults (mostly disabled).
+func loadFeatures(path string) (*apiconfig.Features, error) {
+	docs, err := readDocuments(path)
+	if err != nil {
+		return nil, err
+	}
+	if len(docs) != 1 || docs[0].kind != "ConfigMap" || docs[0].name != "config-features" {
+		return nil, fmt.Errorf("%s: expected one ConfigMap named config-features", path)
+	}
+	var cm corev1.ConfigMap
+	if err := decodeStrict(docs[0], &cm); err != nil {
+		return nil, err
+	}
+	if cm.Namespace != "knative-serving" {
+		return nil, fmt.Errorf("%s: config-features lives in namespace knative-serving, not %q", path, cm.Namespace)
+	}
+	features, err := apiconfig.NewFeaturesConfigFromMap(cm.Data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return features, nil
+}
+
+// toInternal applies the API server's defaults to a v1 object and converts it to the internal
+// version that Kubernetes' validation functions take.
+func toInternal(versioned runtime.Object, internal any) error {
+	if meta, ok := versioned.(metav1.Object); ok && meta.GetNamespace() == "" {
+		meta.SetNamespace(namespace)
+	}
+	legacyscheme.Scheme.Default(versioned)
+	return legacyscheme.Scheme.Convert(versioned, internal, nil)
+}
+
+func kubeErrors(doc document, convertErr error, validate func() field.ErrorList) error {
+	if convertErr != nil {
+		return fmt.Errorf("%v: %w", doc, convertErr)
+	}
+	if errs := validate(); len(errs) > 0 {
+		return fmt.Errorf("%v: rejected by Kubernetes' validation: %w", doc, errs.ToAggregate())
+	}
+	return nil
+}
