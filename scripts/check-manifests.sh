@@ -2,7 +2,7 @@
 # The Knative checks that run without a cluster (tests/ runs this in `./mvnw verify`):
 #  1. every overlay renders with `kubectl kustomize`;
 #  2. every rendered object passes Kubernetes' and Knative's own validation, with the Knative
-#     feature flags the overlay's config-features patch enables (tools/manifest-check);
+#     feature flags the overlay's config-features patch enables (scripts/tools/manifest-check);
 #  3. kn-deploy.sh, run with `kn --target`, writes Services equivalent to the rendered cpu and gpu
 #     ones (create, then update of the same file changes nothing).
 # The Go tools are built from the Go module proxy on first use and cached (scripts/lib/tools.sh).

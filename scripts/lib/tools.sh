@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # Builds the Go tools the Knative checks use, from the Go module proxy, into a cache outside the
-# repository: kn (tools/kn) and manifest-check (tools/manifest-check). Each build is keyed by its
+# repository: kn (scripts/tools/kn) and manifest-check (scripts/tools/manifest-check). Each build is keyed by its
 # pinned sources, so a second run costs nothing. Source it after common.sh.
 
 KNLLAMA_TOOLS_DIR="${KNLLAMA_TOOLS_DIR:-$KNLLAMA_CACHE_DIR/tools}"
@@ -35,6 +35,6 @@ kn_bin() {
   pinned_kn_bin
 }
 
-pinned_kn_bin() { build_go_tool kn tools/kn knative.dev/client/cmd/kn; }
+pinned_kn_bin() { build_go_tool kn scripts/tools/kn knative.dev/client/cmd/kn; }
 
-manifest_check_bin() { build_go_tool manifest-check tools/manifest-check .; }
+manifest_check_bin() { build_go_tool manifest-check scripts/tools/manifest-check .; }

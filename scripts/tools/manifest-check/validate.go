@@ -101,7 +101,7 @@ func validateDocument(doc document, features *apiconfig.Features, configMaps map
 		*services = append(*services, &svc)
 		return validateService(doc, &svc, features)
 	default:
-		return fmt.Errorf("%v: no validation for this kind; add it to tools/manifest-check", doc)
+		return fmt.Errorf("%v: no validation for this kind; add it to scripts/tools/manifest-check", doc)
 	}
 }
 

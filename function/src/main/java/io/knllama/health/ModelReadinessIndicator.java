@@ -25,8 +25,10 @@ final class ModelReadinessIndicator implements HealthIndicator {
     @Override
     public Publisher<HealthResult> getResult() {
         var info = engine.info();
+        Map<String, Object> details = new java.util.LinkedHashMap<>(Map.of(
+                "id", info.id(), "slots", info.slots(), "loadMillis", info.loadTime().toMillis()));
+        engine.loadFailure().ifPresent(reason -> details.put("error", reason));
         return Mono.just(HealthResult.builder("model", engine.ready() ? HealthStatus.UP : HealthStatus.DOWN)
-                .details(Map.of("id", info.id(), "slots", info.slots(), "loadMillis", info.loadTime().toMillis()))
-                .build());
+                .details(details).build());
     }
 }

@@ -64,16 +64,21 @@ sealed interface ChatFormat {
         }
     }
 
+    /** Fails start-up on a template name llama.cpp would silently replace with ChatML. */
+    static void checkConfigured(ModelProperties properties) {
+        String configured = properties.chatTemplate();
+        if (configured != null && !TRANSCRIPT.equals(configured) && !BUILT_IN.contains(configured)) {
+            throw new IllegalArgumentException(("knllama.model.chat-template '%s' is not one of llama.cpp's built-in "
+                    + "templates %s nor 'transcript'").formatted(configured, new java.util.TreeSet<>(BUILT_IN)));
+        }
+    }
+
     static ChatFormat choose(ModelProperties properties, ModelFile file) {
         String configured = properties.chatTemplate();
         if (TRANSCRIPT.equals(configured)) {
             return new Transcript();
         }
         if (configured != null) {
-            if (!BUILT_IN.contains(configured)) {
-                throw new IllegalArgumentException(("knllama.model.chat-template '%s' is not one of llama.cpp's built-in "
-                        + "templates %s nor 'transcript'").formatted(configured, BUILT_IN));
-            }
             return new Native(configured, "llama.cpp built-in template '" + configured + "'");
         }
         if (file.chatTemplate().isPresent()) {

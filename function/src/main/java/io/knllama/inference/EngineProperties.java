@@ -21,6 +21,8 @@ import java.time.Duration;
  * @param requestTimeout longest a generation may run; it then ends as if its token limit was reached
  * @param batchSize      prompt tokens processed per batch
  * @param nativeLog      pass llama.cpp's own log through (at DEBUG); it can contain prompt text, so off by default
+ * @param exitOnLoadFailure end the process (status 1) when the model cannot be checked or loaded, so the
+ *                       platform restarts it and shows the reason; off, the engine stays up and unavailable
  */
 @ConfigurationProperties(EngineProperties.PREFIX)
 public record EngineProperties(
@@ -30,7 +32,8 @@ public record EngineProperties(
         @Bindable(defaultValue = "30s") @NotNull Duration maxQueueWait,
         @Bindable(defaultValue = "300s") @NotNull Duration requestTimeout,
         @Bindable(defaultValue = "512") @Min(32) @Max(65_536) int batchSize,
-        @Bindable(defaultValue = "false") boolean nativeLog) {
+        @Bindable(defaultValue = "false") boolean nativeLog,
+        @Bindable(defaultValue = "true") boolean exitOnLoadFailure) {
 
     public static final String PREFIX = "knllama.engine";
 

@@ -39,6 +39,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Set;
 import java.util.concurrent.CancellationException;
@@ -81,8 +82,6 @@ public final class LlamaEngine implements GracefulShutdownCapable {
 
     private final ModelProperties modelProperties;
     private final EngineProperties engineProperties;
-    private final ModelFile file;
-    private final ChatFormat chatFormat;
     private final boolean promptCache;
     private final int contextPerSlot;
     private final SlotScheduler scheduler;
@@ -91,26 +90,23 @@ public final class LlamaEngine implements GracefulShutdownCapable {
     private final ExecutorService prepareExecutor;
     private final ExecutorService slotExecutor;
     private final ScheduledExecutorService timer;
-    private final CompletableFuture<LlamaModel> model = new CompletableFuture<>();
+    private final CompletableFuture<Loaded> loaded = new CompletableFuture<>();
     private final Set<Generation> running = ConcurrentHashMap.newKeySet();
     private final Instant created = Instant.now();
     private volatile State state = State.LOADING;
     private volatile Duration loadTime = Duration.ZERO;
     private volatile String jsonObjectGrammar;
 
-    LlamaEngine(ModelProperties modelProperties, EngineProperties engineProperties, InferenceMetrics metrics,
-                JsonMapper json) throws ModelFile.ModelFileException {
+    /** The model once checked and loaded, with what was learned from its file. */
+    private record Loaded(ModelFile file, ChatFormat chat, LlamaModel model) {
+    }
+
+    LlamaEngine(ModelProperties modelProperties, EngineProperties engineProperties, InferenceMetrics metrics, JsonMapper json) {
         this.modelProperties = modelProperties;
         this.engineProperties = engineProperties;
         this.metrics = metrics;
         this.json = json;
-        try {
-            this.file = ModelFile.inspect(modelProperties.file());
-        } catch (ModelFile.ModelFileException e) {
-            LOG.error("Cannot serve the model: {}", e.getMessage());
-            throw e;
-        }
-        this.chatFormat = ChatFormat.choose(modelProperties, file);
+        ChatFormat.checkConfigured(modelProperties);
         this.promptCache = modelProperties.promptCache();
         this.contextPerSlot = modelProperties.contextSize();
         int slots = engineProperties.effectiveSlots();
@@ -127,31 +123,72 @@ public final class LlamaEngine implements GracefulShutdownCapable {
         Thread.ofPlatform().name("llama-load").daemon().start(this::load);
     }
 
+    /**
+     * Checks the file, then hands it to llama.cpp, on its own thread while the HTTP server starts. Either
+     * step failing leaves nothing to serve: the process exits with status 1 after saying why (unless
+     * {@code exit-on-load-failure} is off, when the engine stays unavailable and reports the reason).
+     */
     private void load() {
         long start = System.nanoTime();
+        ModelFile file;
         try {
-            LlamaModel llama = new LlamaModel(parameters());
+            file = ModelFile.inspect(modelProperties.file());
+        } catch (ModelFile.ModelFileException e) {
+            failed("Cannot serve the model: " + e.getMessage(), e);
+            return;
+        }
+        long checked = System.nanoTime();
+        ChatFormat chat = ChatFormat.choose(modelProperties, file);
+        try {
+            LlamaModel llama = new LlamaModel(parameters(file, chat));
             loadTime = Duration.ofNanos(System.nanoTime() - start);
-            model.complete(llama);
+            loaded.complete(new Loaded(file, chat, llama));
             synchronized (this) {
                 if (state == State.LOADING) {
                     state = State.READY;
                 }
             }
-            LOG.info("Model '{}' loaded in {} ms: {} ({}, {} MB), {} slots x {} tokens, {} threads, chat: {}, prompt cache {}",
-                    modelProperties.effectiveId(), loadTime.toMillis(), file.path(), file.architecture(),
-                    file.sizeBytes() >> 20, scheduler.slots(), contextPerSlot, engineProperties.effectiveThreads(),
-                    chatFormat.description(), promptCache ? "on" : "off");
+            LOG.info("Model '{}' checked in {} ms, loaded in {} ms ({} ms after process start): {} ({}, {} MB), "
+                            + "{} slots x {} tokens, {} threads, chat: {}, prompt cache {}",
+                    modelProperties.effectiveId(), (checked - start) / 1_000_000, (System.nanoTime() - checked) / 1_000_000,
+                    sinceProcessStart(), file.path(), file.architecture(), file.sizeBytes() >> 20, scheduler.slots(),
+                    contextPerSlot, engineProperties.effectiveThreads(), chat.description(), promptCache ? "on" : "off");
         } catch (Throwable failure) {
-            model.completeExceptionally(failure);
-            LOG.error("llama.cpp could not load {} ({} '{}'): {}. The process exits: it has nothing to serve.",
-                    file.path(), file.architecture(), file.name(), failure.getMessage());
-            // Not from this thread: System.exit waits for shutdown hooks, which wait for the context.
-            new Thread(() -> System.exit(1), "llama-load-failed").start();
+            failed("llama.cpp could not load %s (%s '%s'): %s".formatted(file.path(), file.architecture(), file.name(),
+                    failure.getMessage()), failure);
         }
     }
 
-    private ModelParameters parameters() {
+    private void failed(String reason, Throwable failure) {
+        loaded.completeExceptionally(new IllegalStateException(reason, failure));
+        if (engineProperties.exitOnLoadFailure()) {
+            LOG.error("{}. The process exits: it has nothing to serve.", reason);
+            // Not from this thread: System.exit waits for shutdown hooks, which may wait for the context.
+            new Thread(() -> System.exit(1), "llama-load-failed").start();
+        } else {
+            LOG.error("{}. Requests get 500 until the process is restarted.", reason);
+        }
+    }
+
+    /** Why the model could not be served, once that is known. */
+    public Optional<String> loadFailure() {
+        if (!loaded.isCompletedExceptionally()) {
+            return Optional.empty();
+        }
+        try {
+            loaded.join();
+            return Optional.empty();
+        } catch (CompletionException e) {
+            return Optional.ofNullable(e.getCause()).map(Throwable::getMessage);
+        }
+    }
+
+    private static long sinceProcessStart() {
+        return ProcessHandle.current().info().startInstant()
+                .map(start -> Duration.between(start, Instant.now()).toMillis()).orElse(-1L);
+    }
+
+    private ModelParameters parameters(ModelFile file, ChatFormat chat) {
         int slots = scheduler.slots();
         int threads = engineProperties.effectiveThreads();
         ModelParameters parameters = new ModelParameters()
@@ -170,7 +207,7 @@ public final class LlamaEngine implements GracefulShutdownCapable {
         } else {
             parameters.disableLog();
         }
-        if (chatFormat instanceof ChatFormat.Native(String builtIn, String ignored) && builtIn != null) {
+        if (chat instanceof ChatFormat.Native(String builtIn, String ignored) && builtIn != null) {
             parameters.setChatTemplate(builtIn);
         }
         if (modelProperties.embeddings()) {
@@ -205,9 +242,11 @@ public final class LlamaEngine implements GracefulShutdownCapable {
 
     /** Facts about the served model, for listings. */
     public ModelInfo info() {
-        return new ModelInfo(modelProperties.effectiveId(), created, file.path().getFileName().toString(),
-                file.architecture(), file.name(), file.sizeBytes(), contextPerSlot, scheduler.slots(),
-                chatFormat.description(), modelProperties.embeddings(), loadTime);
+        Loaded model = loaded.isDone() && !loaded.isCompletedExceptionally() ? loaded.join() : null;
+        return new ModelInfo(modelProperties.effectiveId(), created, modelProperties.file().getFileName().toString(),
+                model == null ? "" : model.file().architecture(), model == null ? "" : model.file().name(),
+                model == null ? 0 : model.file().sizeBytes(), contextPerSlot, scheduler.slots(),
+                model == null ? "" : model.chat().description(), modelProperties.embeddings(), loadTime);
     }
 
     /**
@@ -274,7 +313,7 @@ public final class LlamaEngine implements GracefulShutdownCapable {
     }
 
     private int countEmbeddingTokens(List<String> inputs) {
-        LlamaModel llama = model.join();
+        Loaded llama = loaded.join();
         int limit = Math.min(contextPerSlot, engineProperties.batchSize());
         for (int i = 0; i < inputs.size(); i++) {
             int tokens = promptTokens(llama, inputs.get(i));
@@ -287,11 +326,11 @@ public final class LlamaEngine implements GracefulShutdownCapable {
 
     private Embeddings embedAll(List<String> inputs, SlotScheduler.Lease lease) {
         try {
-            LlamaModel llama = model.join();
+            Loaded llama = loaded.join();
             List<float[]> vectors = new ArrayList<>(inputs.size());
             int tokens = 0;
             for (String input : inputs) {
-                vectors.add(llama.embed(NativeText.wellFormed(input)));
+                vectors.add(llama.model().embed(NativeText.wellFormed(input)));
                 tokens += promptTokens(llama, input);
             }
             metrics.embedded(tokens);
@@ -311,8 +350,8 @@ public final class LlamaEngine implements GracefulShutdownCapable {
     private ApiError unavailable() {
         return switch (state) {
             case READY -> null;
-            case LOADING -> model.isCompletedExceptionally()
-                    ? new ApiError.EngineFailure("The model failed to load; see the server log.")
+            case LOADING -> loaded.isCompletedExceptionally()
+                    ? new ApiError.EngineFailure("The model could not be loaded: " + loadFailure().orElse("see the server log"))
                     : new ApiError.Unavailable("The model is still loading; retry in a moment.", LOADING_RETRY, "model_loading");
             case DRAINING, CLOSED -> new ApiError.Unavailable(
                     "The server is shutting down and takes no new requests; retry, another instance will answer.",
@@ -320,8 +359,8 @@ public final class LlamaEngine implements GracefulShutdownCapable {
         };
     }
 
-    private int promptTokens(LlamaModel llama, String text) {
-        return llama.encode(text).length + (file.addsBos() ? 1 : 0);
+    private static int promptTokens(Loaded llama, String text) {
+        return llama.model().encode(text).length + (llama.file().addsBos() ? 1 : 0);
     }
 
     /** What a request turns into once its prompt is rendered and measured. */
@@ -424,7 +463,7 @@ public final class LlamaEngine implements GracefulShutdownCapable {
         }
 
         private Prepared prepare() {
-            LlamaModel llama = model.join();
+            Loaded llama = loaded.join();
             List<String> stop = new ArrayList<>(request.sampling().stop().stream().map(NativeText::wellFormed).toList());
             String text;
             String promptParam;
@@ -435,7 +474,7 @@ public final class LlamaEngine implements GracefulShutdownCapable {
                 }
                 case Prompt.Chat(List<ChatMessage> messages) -> {
                     text = renderChat(llama, messages);
-                    if (chatFormat instanceof ChatFormat.Transcript) {
+                    if (llama.chat() instanceof ChatFormat.Transcript) {
                         stop.addAll(ChatFormat.Transcript.STOP);
                     }
                     promptParam = "messages";
@@ -449,10 +488,10 @@ public final class LlamaEngine implements GracefulShutdownCapable {
                         requested != null ? requested : 1, contextPerSlot));
             }
             request.sampling().logitBias().keySet().stream()
-                    .filter(token -> token < 0 || token >= file.vocabularySize()).findFirst()
+                    .filter(token -> token < 0 || token >= llama.file().vocabularySize()).findFirst()
                     .ifPresent(token -> {
                         throw new ApiException(new ApiError.InvalidRequest("logit_bias",
-                                "Token id %d is not in the model's vocabulary of %d tokens.".formatted(token, file.vocabularySize())));
+                                "Token id %d is not in the model's vocabulary of %d tokens.".formatted(token, llama.file().vocabularySize())));
                     });
             return new Prepared(text, promptTokens, requested != null ? requested : available,
                     grammar(request.format()), List.copyOf(stop));
@@ -469,7 +508,7 @@ public final class LlamaEngine implements GracefulShutdownCapable {
             long last = 0;
             boolean timedOut = false;
             try {
-                LlamaModel llama = model.join();
+                LlamaModel llama = loaded.join().model();
                 streaming = true;
                 admission.success(new GenerationStream(prepared.promptTokens(), events.asFlux().doOnCancel(this::cancel)));
                 LlamaIterator outputs = llama.generate(parameters(prepared)).iterator();
@@ -573,8 +612,8 @@ public final class LlamaEngine implements GracefulShutdownCapable {
         }
     }
 
-    private String renderChat(LlamaModel llama, List<ChatMessage> messages) {
-        if (chatFormat instanceof ChatFormat.Transcript transcript) {
+    private String renderChat(Loaded llama, List<ChatMessage> messages) {
+        if (llama.chat() instanceof ChatFormat.Transcript transcript) {
             return NativeText.wellFormed(transcript.render(messages));
         }
         List<Map<String, String>> wire = new ArrayList<>(messages.size());
@@ -585,7 +624,7 @@ public final class LlamaEngine implements GracefulShutdownCapable {
             wire.add(entry);
         }
         try {
-            return llama.applyTemplate(json.writeValueAsString(Map.of("messages", wire)));
+            return llama.model().applyTemplate(json.writeValueAsString(Map.of("messages", wire)));
         } catch (IOException e) {
             throw new IllegalStateException("cannot encode chat messages", e);
         }
@@ -641,11 +680,11 @@ public final class LlamaEngine implements GracefulShutdownCapable {
         prepareExecutor.shutdown();
         timer.shutdownNow();
         slotExecutor.awaitTermination(5, TimeUnit.SECONDS);
-        LlamaModel llama = model.getNow(null);
-        if (llama != null) {
+        Loaded model = loaded.isDone() && !loaded.isCompletedExceptionally() ? loaded.join() : null;
+        if (model != null) {
             // The binding leaves a non-daemon native thread behind (java-llama.cpp#116); exit never waits for it
             // because the shutdown is either JVM exit or a test's context close.
-            llama.close();
+            model.model().close();
         }
     }
 

@@ -15,7 +15,10 @@ import java.util.Map;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-/** Bad configuration and bad model files stop start-up with a message naming the problem. */
+/**
+ * Bad configuration stops start-up with a message naming the setting. A bad model file is found by the
+ * background loader, which would end the process; here it is told not to, so the reason can be read.
+ */
 class ConfigurationTest {
 
     @TempDir
@@ -56,11 +59,21 @@ class ConfigurationTest {
         assertThat(messages(failure)).contains("path");
     }
 
-    @Test
-    void a_model_file_that_does_not_exist_says_how_to_get_one() {
-        Throwable failure = startFailure(properties(dir.resolve("absent.gguf")));
+    private String loadFailure(Path model) throws InterruptedException {
+        try (ApplicationContext context = ApplicationContext.run(properties(model, "knllama.engine.exit-on-load-failure", false))) {
+            LlamaEngine engine = context.getBean(LlamaEngine.class);
+            long deadline = System.nanoTime() + 30_000_000_000L;
+            while (engine.loadFailure().isEmpty() && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            assertThat(engine.ready()).isFalse();
+            return engine.loadFailure().orElseThrow(() -> new AssertionError("no load failure reported"));
+        }
+    }
 
-        assertThat(messages(failure)).contains("does not exist").contains("KNLLAMA_MODEL_PATH");
+    @Test
+    void a_model_file_that_does_not_exist_says_how_to_get_one() throws Exception {
+        assertThat(loadFailure(dir.resolve("absent.gguf"))).contains("does not exist").contains("KNLLAMA_MODEL_PATH");
     }
 
     @Test
@@ -68,16 +81,14 @@ class ConfigurationTest {
         byte[] bytes = TinyModel.builder().build().toBytes();
         Path cut = Files.write(dir.resolve("cut.gguf"), Arrays.copyOf(bytes, bytes.length / 2));
 
-        Throwable failure = startFailure(properties(cut));
-
-        assertThat(messages(failure)).contains("not a usable GGUF model").contains("truncated");
+        assertThat(loadFailure(cut)).contains("not a usable GGUF model").contains("truncated");
     }
 
     @Test
     void a_file_that_is_not_gguf_is_refused() throws Exception {
         Path html = Files.writeString(dir.resolve("model.gguf"), "<html><body>Access denied</body></html>");
 
-        assertThat(messages(startFailure(properties(html)))).contains("magic");
+        assertThat(loadFailure(html)).contains("magic");
     }
 
     @Test

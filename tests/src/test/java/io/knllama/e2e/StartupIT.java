@@ -59,7 +59,7 @@ class StartupIT {
             function.awaitExit(Duration.ofSeconds(30));
 
             assertThat(function.log())
-                    .containsPattern("Model '" + FunctionProcess.MODEL_ID + "' loaded in [0-9]+ ms")
+                    .containsPattern("Model '" + FunctionProcess.MODEL_ID + "' checked in [0-9]+ ms, loaded in [0-9]+ ms")
                     .contains("2 slots x 4096 tokens").contains("2 threads")
                     .doesNotContain(marker).doesNotContain("Repeat after me");
         }
