@@ -26,7 +26,7 @@ stale="$( [[ -f "$jar" ]] && find "$KNLLAMA_ROOT/pom.xml" "$KNLLAMA_ROOT/functio
   -path '*/target' -prune -o -newer "$jar" -type f -print -quit || echo missing)"
 if [[ -n "$stale" ]]; then
   log "building the function (the first build downloads Maven and the dependencies: a few minutes)"
-  (cd "$KNLLAMA_ROOT" && ./mvnw -q -B -pl function -am package -DskipTests)
+  (cd "$KNLLAMA_ROOT" && ./mvnw -q -B -pl function -am package -DskipTests -Dknllama.images.skip)
 fi
 
 model_id="${KNLLAMA_MODEL_ID:-$(basename "$KNLLAMA_MODEL_PATH" .gguf)}"

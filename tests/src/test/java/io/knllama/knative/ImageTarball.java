@@ -165,6 +165,8 @@ final class ImageTarball {
                             Files.createDirectories(target.getParent());
                             Files.copy(tar, target, StandardCopyOption.REPLACE_EXISTING);
                             Files.setPosixFilePermissions(target, permissions(e.getMode()));
+                            // As container runtimes do: the JVM's AOT cache checks its jar's modification time.
+                            Files.setLastModifiedTime(target, java.nio.file.attribute.FileTime.from(e.getModTime().toInstant()));
                         }
                     }
                 }

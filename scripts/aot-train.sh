@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Trains the JDK's ahead-of-time cache for the function image: runs the packaged function once, with
+# the image's own Java runtime and JVM options, on the default model, sends it the requests a pod
+# serves after a cold start, and stops it with SIGTERM; the JVM writes the cache as it exits.
+#
+# The cache only works with the runtime and class path it was trained with. The image runs
+# `java … -jar function.jar` from /app, so training runs the same relative `-jar function.jar` from a
+# staging directory that becomes /app, with the runtime the image carries (scripts/image-base.sh).
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+
+usage() {
+  cat >&2 <<USAGE
+usage: ${0##*/} FUNCTION_JAR JAVA_RUNTIME OUT_DIR
+Writes OUT_DIR/app/function.jar, OUT_DIR/app/function.aot and OUT_DIR/native/libjllama.so.
+  KNLLAMA_AOT_JVM_OPTIONS   JVM options the image uses (must match the image's entrypoint)
+  KNLLAMA_MODEL_PATH        model for the training run (default: ./scripts/fetch-model.sh)
+  KNLLAMA_AOT_SKIP          true: only stage the jar and library, no training run (the CUDA build)
+USAGE
+}
+[[ "${1:-}" == "-h" || "${1:-}" == "--help" ]] && { usage; exit 0; }
+(( $# == 3 )) || { usage; exit 2; }
+jar="$1" runtime="$2"
+[[ -f "$jar" ]] || die "no function jar at $jar (build it first)"
+[[ -x "$runtime/bin/java" ]] || die "no Java runtime at $runtime"
+runtime="$(cd "$runtime" && pwd)"
+rm -rf "$3" && mkdir -p "$3/app" "$3/native"
+out="$(cd "$3" && pwd)"
+cp "$jar" "$out/app/function.jar"
+# The cache records the jar's modification time, and Jib writes every file of the image with the time
+# 1970-01-01T00:00:01Z (reproducible builds): train on a jar that already has it.
+touch -d @1 "$out/app/function.jar"
+# The image loads llama.cpp's library from /opt/knllama/native instead of extracting it from the jar
+# into /tmp at every start. (The CUDA jar carries none: its build brings its own.)
+library='de/kherud/llama/Linux/x86_64/libjllama.so'
+if unzip -l "$jar" "$library" >/dev/null 2>&1; then
+  unzip -q -j -o "$jar" "$library" -d "$out/native"
+fi
+if [[ "${KNLLAMA_AOT_SKIP:-false}" == "true" ]]; then
+  log "staged $out/app/function.jar without an AOT cache (KNLLAMA_AOT_SKIP)"
+  exit 0
+fi
+
+model="${KNLLAMA_MODEL_PATH:-$("$KNLLAMA_ROOT/scripts/fetch-model.sh")}"
+port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+# shellcheck disable=SC2206 # a list of options
+options=(${KNLLAMA_AOT_JVM_OPTIONS:-})
+log "training the AOT cache on $(basename "$model") with: ${options[*]}"
+started=$(date +%s%N)
+(
+  cd "$out/app"
+  exec env PORT="$port" KNLLAMA_MODEL_PATH="$model" KNLLAMA_ENGINE_SLOTS=2 KNLLAMA_ENGINE_THREADS=2 \
+    "$runtime/bin/java" "${options[@]}" -Dde.kherud.llama.lib.path="$out/native" \
+    -XX:AOTCacheOutput=function.aot -jar function.jar
+) > "$out/training.log" 2>&1 &
+pid=$!
+trap 'kill -9 $pid 2>/dev/null || true' EXIT
+
+base="http://127.0.0.1:$port"
+for _ in $(seq 1 600); do
+  curl -sf "$base/health/readiness" >/dev/null && break
+  kill -0 $pid 2>/dev/null || { cat "$out/training.log" >&2; die "the training run exited early"; }
+  sleep 0.1
+done
+curl -sf "$base/health/readiness" >/dev/null || die "the training run did not become ready"
+
+id="$(basename "$model" .gguf)"
+chat() { curl -s "$base/v1/chat/completions" -H 'Content-Type: application/json' -d "$1" >/dev/null; }
+# What a pod does after a cold start: probes, a streamed and a plain chat, a completion, listings,
+# metrics, an event, and a rejected request (the error path loads classes too).
+for _ in 1 2 3; do
+  chat "{\"model\":\"$id\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"max_tokens\":8,\"stream\":true,\"stream_options\":{\"include_usage\":true}}"
+  chat "{\"model\":\"$id\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"max_tokens\":8}"
+  chat "{\"model\":\"$id\",\"messages\":[]}"
+  curl -s "$base/v1/completions" -H 'Content-Type: application/json' -d "{\"model\":\"$id\",\"prompt\":\"The sea\",\"max_tokens\":4}" >/dev/null
+  curl -s "$base/v1/models" "$base/metrics" "$base/health/liveness" "$base/health/readiness" >/dev/null
+  curl -s "$base/" -H 'ce-specversion: 1.0' -H 'ce-id: aot-'$RANDOM -H 'ce-source: /aot' -H 'ce-type: io.knllama.prompt.v1' \
+    -H 'Content-Type: application/json' -d '{"messages":[{"role":"user","content":"hi"}],"max_tokens":4}' >/dev/null
+done
+
+kill -TERM $pid
+wait $pid || true
+trap - EXIT
+[[ -s "$out/app/function.aot" ]] || { tail -20 "$out/training.log" >&2; die "the JVM wrote no AOT cache"; }
+log "AOT cache: $(du -h "$out/app/function.aot" | cut -f1) in $(( ($(date +%s%N) - started) / 1000000 )) ms"
