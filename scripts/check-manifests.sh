@@ -4,7 +4,10 @@
 #  2. every rendered object passes Kubernetes' and Knative's own validation, with the Knative
 #     feature flags the overlay's config-features patch enables (scripts/tools/manifest-check);
 #  3. kn-deploy.sh, run with `kn --target`, writes Services equivalent to the rendered cpu and gpu
-#     ones (create, then update of the same file changes nothing).
+#     ones (create, then update of the same file changes nothing);
+#  4. knative/eventing renders and passes Knative Eventing's own validation, together with the cpu
+#     overlay so the delivery timeouts are checked against the Service's; kn-events.sh, run against
+#     a stand-in kn that records its commands, creates the same objects.
 # The Go tools are built from the Go module proxy on first use and cached (scripts/lib/tools.sh).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
@@ -56,4 +59,22 @@ for variant in cpu gpu; do
   "$checker" validate --features "$KNLLAMA_ROOT/knative/cluster/${features[$variant]}" "$target" >/dev/null
   log "kn-deploy.sh ($variant) checked in $(elapsed "$start")"
 done
+start="$(seconds)"
+kubectl kustomize "$KNLLAMA_ROOT/knative/eventing" > "$out/eventing.yaml"
+{ cat "$out/cpu.yaml"; echo "---"; cat "$out/eventing.yaml"; } > "$out/cpu-with-eventing.yaml"
+"$checker" validate --features "$KNLLAMA_ROOT/knative/cluster/config-features.yaml" "$out/cpu-with-eventing.yaml"
+grep -q "event_display:$KNATIVE_EVENT_DISPLAY_VERSION" "$out/eventing.yaml" \
+  || die "knative/eventing's event_display tag differs from KNATIVE_EVENT_DISPLAY_VERSION ($KNATIVE_EVENT_DISPLAY_VERSION)"
+# A stand-in kn: nothing exists yet (describe fails), and every other command is recorded.
+cat > "$out/kn-recorder" <<'RECORDER'
+#!/usr/bin/env bash
+for a in "$@"; do [[ "$a" == describe ]] && exit 1; done
+{ printf '%s\n' "$@"; echo ---; } >> "$KN_RECORD"
+RECORDER
+chmod +x "$out/kn-recorder"
+rm -f "$out/kn-events.txt"
+KN_RECORD="$out/kn-events.txt" KNLLAMA_KN="$out/kn-recorder" KNLLAMA_NAMESPACE=knllama "$KNLLAMA_ROOT/scripts/kn-events.sh" 2>/dev/null
+"$checker" compare-events "$out/eventing.yaml" "$out/kn-events.txt" knllama
+log "eventing checked in $(elapsed "$start")"
+
 log "all Knative manifest checks passed"

@@ -160,7 +160,7 @@ flags=(
   --env "KNLLAMA_MODEL_GPU_LAYERS=$gpu_layers"
   --env "KNLLAMA_ENGINE_SLOTS=$slots" --env "KNLLAMA_ENGINE_THREADS=$cpus"
   --env "KNLLAMA_ENGINE_QUEUE_CAPACITY=$slots" --env KNLLAMA_ENGINE_MAX_QUEUE_WAIT=30s
-  --env KNLLAMA_ENGINE_REQUEST_TIMEOUT=570s --env KNLLAMA_SHUTDOWN_GRACE_PERIOD=25s
+  --env KNLLAMA_ENGINE_REQUEST_TIMEOUT=570s --env KNLLAMA_SHUTDOWN_GRACE_PERIOD=25s --env KNLLAMA_EVENTS_BATCH_TIMEOUT=540s
   --request "cpu=$cpus,memory=$memory" --limit "cpu=$cpus,memory=$memory"
   --mount "/models=pvc:$pvc:readOnly=true"
   --volume tmp=ed:tmp:size=256Mi --mount /tmp=tmp

@@ -24,6 +24,8 @@ import java.util.concurrent.TimeUnit;
  * (what Knative's activator does with the request that woke the pod).
  *
  * <p>Usage: {@code java ColdStart.java RUNS JAVA MODEL JAR name='jvm options' [name='jvm options' ...]}.
+ * The function runs from the jar's directory as {@code -jar <name>}, as the image runs it from /app
+ * (an AOT cache only applies to the class path it was trained with).
  * Variants run interleaved (A B C A B C ...) so that drift in machine load affects them alike. Prints a
  * table of medians and the JSON of every run.
  */
@@ -72,9 +74,11 @@ public class ColdStart {
         }
         List<String> command = new ArrayList<>(List.of(java));
         command.addAll(options);
-        command.addAll(List.of("-jar", jar));
+        Path jarPath = Path.of(jar).toAbsolutePath();
+        command.addAll(List.of("-jar", jarPath.getFileName().toString()));
         Path log = Files.createTempFile("coldstart-" + name, ".log");
-        ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
+        ProcessBuilder builder = new ProcessBuilder(command).directory(jarPath.getParent().toFile())
+                .redirectErrorStream(true).redirectOutput(log.toFile());
         builder.environment().putAll(Map.of("PORT", Integer.toString(port), "KNLLAMA_MODEL_PATH", model,
                 "KNLLAMA_ENGINE_SLOTS", "2", "KNLLAMA_ENGINE_THREADS", "2"));
         HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofMillis(200)).build();

@@ -3,6 +3,7 @@
 //
 //	manifest-check validate --features config-features.yaml rendered.yaml
 //	manifest-check compare rendered.yaml kn-service.yaml
+//	manifest-check compare-events rendered-eventing.yaml recorded-kn-commands.txt NAMESPACE
 //
 // validate, for every object in rendered.yaml:
 //   - decodes it strictly (unknown or duplicate fields are errors, as with kubectl's
@@ -45,6 +46,11 @@ func main() {
 			usage()
 		}
 		err = compareFiles(os.Args[2], os.Args[3])
+	case "compare-events":
+		if len(os.Args) != 5 {
+			usage()
+		}
+		err = compareEvents(os.Args[2], os.Args[3], os.Args[4])
 	default:
 		usage()
 	}
@@ -56,6 +62,7 @@ func main() {
 
 func usage() {
 	fmt.Fprintln(os.Stderr, "usage: manifest-check validate --features config-features.yaml rendered.yaml\n"+
-		"       manifest-check compare rendered.yaml kn-service.yaml")
+		"       manifest-check compare rendered.yaml kn-service.yaml\n"+
+		"       manifest-check compare-events rendered-eventing.yaml recorded-kn-commands.txt NAMESPACE")
 	os.Exit(2)
 }

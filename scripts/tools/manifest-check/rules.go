@@ -89,7 +89,7 @@ func checkRules(svc *servingv1.Service, configMaps map[string]*corev1.ConfigMap)
 
 	// Timeouts: the function ends its own work before Knative cuts the request or kills the pod.
 	timeout := time.Duration(derefInt(spec.TimeoutSeconds)) * time.Second
-	for _, key := range []string{"KNLLAMA_ENGINE_REQUEST_TIMEOUT", "KNLLAMA_SHUTDOWN_GRACE_PERIOD"} {
+	for _, key := range []string{"KNLLAMA_ENGINE_REQUEST_TIMEOUT", "KNLLAMA_SHUTDOWN_GRACE_PERIOD", "KNLLAMA_EVENTS_BATCH_TIMEOUT"} {
 		if d, err := time.ParseDuration(fnEnv[key]); err != nil {
 			fail("%s %q is not a duration", key, fnEnv[key])
 		} else if d >= timeout {

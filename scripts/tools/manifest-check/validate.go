@@ -17,6 +17,9 @@ import (
 	"k8s.io/kubernetes/pkg/apis/core"
 	_ "k8s.io/kubernetes/pkg/apis/core/install"
 	corevalidation "k8s.io/kubernetes/pkg/apis/core/validation"
+	eventingv1 "knative.dev/eventing/pkg/apis/eventing/v1"
+	"knative.dev/eventing/pkg/apis/feature"
+	sourcesv1 "knative.dev/eventing/pkg/apis/sources/v1"
 	netcfg "knative.dev/networking/pkg/config"
 	"knative.dev/pkg/apis"
 	"knative.dev/pkg/logging"
@@ -46,8 +49,9 @@ func validateFile(featuresPath, renderedPath string) error {
 	var problems []error
 	configMaps := map[string]*corev1.ConfigMap{}
 	var services []*servingv1.Service
+	var eventing []eventingObject
 	for _, doc := range docs {
-		err := validateDocument(doc, features, configMaps, &services)
+		err := validateDocument(doc, features, configMaps, &services, &eventing)
 		if err != nil {
 			problems = append(problems, err)
 		} else {
@@ -55,6 +59,12 @@ func validateFile(featuresPath, renderedPath string) error {
 		}
 	}
 	for _, svc := range services {
+		if svc.Name != knllamaService {
+			continue // the rules are about the function's Service, not the others (e.g. an event display)
+		}
+		if err := checkEventDelivery(svc, eventing, configMaps); err != nil {
+			problems = append(problems, err)
+		}
 		if err := checkRules(svc, configMaps); err != nil {
 			problems = append(problems, fmt.Errorf("serving.knative.dev/v1 Service/%s: knllama rules:\n%w", svc.Name, err))
 		} else {
@@ -67,7 +77,35 @@ func validateFile(featuresPath, renderedPath string) error {
 	return nil
 }
 
-func validateDocument(doc document, features *apiconfig.Features, configMaps map[string]*corev1.ConfigMap, services *[]*servingv1.Service) error {
+// knllamaService is the name of the function's Service, which knllama's own rules apply to.
+const knllamaService = "knllama"
+
+// eventingObject is what Knative Eventing's API types share: its webhook's defaulting and validation.
+type eventingObject interface {
+	SetDefaults(context.Context)
+	Validate(context.Context) *apis.FieldError
+}
+
+func validateDocument(doc document, features *apiconfig.Features, configMaps map[string]*corev1.ConfigMap,
+	services *[]*servingv1.Service, eventing *[]eventingObject) error {
+	var object eventingObject
+	switch doc.apiVersion + " " + doc.kind {
+	case "eventing.knative.dev/v1 Broker":
+		object = &eventingv1.Broker{}
+	case "eventing.knative.dev/v1 Trigger":
+		object = &eventingv1.Trigger{}
+	case "sources.knative.dev/v1 PingSource":
+		object = &sourcesv1.PingSource{}
+	case "sources.knative.dev/v1 SinkBinding":
+		object = &sourcesv1.SinkBinding{}
+	}
+	if object != nil {
+		if err := decodeStrict(doc, object); err != nil {
+			return err
+		}
+		*eventing = append(*eventing, object)
+		return validateEventing(doc, object)
+	}
 	switch doc.apiVersion + " " + doc.kind {
 	case "v1 ConfigMap":
 		var cm corev1.ConfigMap
@@ -103,6 +141,24 @@ func validateDocument(doc document, features *apiconfig.Features, configMaps map
 	default:
 		return fmt.Errorf("%v: no validation for this kind; add it to scripts/tools/manifest-check", doc)
 	}
+}
+
+// validateEventing runs Knative Eventing's defaulting and validating webhooks on an object, with
+// Eventing's feature flags at their defaults (alpha features off).
+func validateEventing(doc document, object eventingObject) error {
+	flags, err := feature.NewFlagsConfigFromMap(map[string]string{})
+	if err != nil {
+		return err
+	}
+	ctx := feature.ToContext(context.Background(), flags)
+	if meta, ok := object.(metav1.Object); ok {
+		meta.SetNamespace(namespace)
+	}
+	object.SetDefaults(ctx)
+	if fe := object.Validate(apis.WithinCreate(ctx)); fe != nil {
+		return fmt.Errorf("%v: rejected by Knative Eventing's validation:\n%v", doc, fe)
+	}
+	return nil
 }
 
 // validateService runs what the cluster runs on a Service: Knative's defaulting and validating
