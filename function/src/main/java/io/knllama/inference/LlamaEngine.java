@@ -514,6 +514,9 @@ public final class LlamaEngine implements GracefulShutdownCapable {
                 LlamaIterator outputs = llama.generate(parameters(prepared)).iterator();
                 while (outputs.hasNext()) {
                     if (cancelled) {
+                        // Only here, between tokens: cancelling while this thread waits in the binding
+                        // would leave it waiting for a result that never comes.
+                        LOG.debug("Generation cancelled by its client after {} tokens", tokens);
                         outputs.cancel();
                         break;
                     }

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Measures the function's memory with the model loaded, in the image's configuration (its Java
+# runtime, JVM options and AOT cache): resident memory split into file-backed pages (the memory-mapped
+# model, shared through the page cache) and anonymous memory (KV cache, llama.cpp buffers, the JVM),
+# against the model file's size, after start-up and after a burst of requests.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+
+usage() {
+  cat >&2 <<USAGE
+usage: ${0##*/} [-h]
+  KNLLAMA_MODEL_PATH          model (default: ./scripts/fetch-model.sh)
+  KNLLAMA_ENGINE_SLOTS        slots (default 2); KNLLAMA_MODEL_CONTEXT_SIZE (default 4096)
+  REQUESTS                    requests in the burst (default 20)
+  KNLLAMA_BENCH_OUT           directory for the result (default: target/bench)
+Needs the image's staged files (./mvnw -pl function -am package -DskipTests).
+USAGE
+}
+[[ "${1:-}" == "-h" || "${1:-}" == "--help" ]] && { usage; exit 0; }
+(( $# == 0 )) || { usage; exit 2; }
+
+model="${KNLLAMA_MODEL_PATH:-$("$KNLLAMA_ROOT/scripts/fetch-model.sh")}"
+app="$KNLLAMA_ROOT/function/target/image-app"
+runtime="$KNLLAMA_ROOT/target/image-base/runtime/opt/java"
+[[ -f "$app/app/function.jar" && -x "$runtime/bin/java" ]] || die "no staged image files: run ./mvnw -pl function -am package -DskipTests"
+slots="${KNLLAMA_ENGINE_SLOTS:-2}" context="${KNLLAMA_MODEL_CONTEXT_SIZE:-4096}" requests="${REQUESTS:-20}"
+out="${KNLLAMA_BENCH_OUT:-$KNLLAMA_ROOT/target/bench}"
+mkdir -p "$out"
+port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+
+(
+  cd "$app/app"
+  exec env PORT="$port" KNLLAMA_MODEL_PATH="$model" KNLLAMA_ENGINE_SLOTS="$slots" KNLLAMA_ENGINE_THREADS=2 \
+    KNLLAMA_MODEL_CONTEXT_SIZE="$context" "$runtime/bin/java" --enable-native-access=ALL-UNNAMED -XX:+UseSerialGC \
+    -XX:MaxRAMPercentage=25 -XX:+ExitOnOutOfMemoryError -XX:-UsePerfData -XX:AOTCache=function.aot \
+    -Dde.kherud.llama.lib.path="$app/native" -jar function.jar
+) > "$out/memory-function.log" 2>&1 &
+pid=$!
+trap 'kill $pid 2>/dev/null || true' EXIT
+base="http://127.0.0.1:$port"
+for _ in $(seq 1 600); do curl -sf "$base/health/readiness" >/dev/null && break; sleep 0.1; done
+curl -sf "$base/health/readiness" >/dev/null || die "the function did not become ready; see $out/memory-function.log"
+
+kib() { awk -v key="$1:" '$1 == key {print $2}' "/proc/$pid/status"; }
+heap() { curl -s "$base/metrics" | awk '/^jvm_memory_used_bytes\{.*area="heap"/ {sum += $NF} END {printf "%d", sum / 1024}'; }
+row() { printf '%-22s %10s %12s %12s %12s %10s\n' "$@"; }
+sample() {
+  row "$1" "$(( $(kib VmRSS) / 1024 ))" "$(( $(kib RssFile) / 1024 ))" "$(( $(kib RssAnon) / 1024 ))" \
+    "$(( $(kib VmHWM) / 1024 ))" "$(( $(heap) / 1024 ))"
+}
+
+id="$(basename "$model" .gguf)"
+{
+  printf 'model %s: %d MiB file; %s slots x %s tokens; %s\n' "$id" "$(( $(stat -c %s "$model") / 1048576 ))" "$slots" "$context" "$(date -u +%FT%TZ)"
+  row "MiB" "RSS" "file-backed" "anonymous" "peak RSS" "JVM heap"
+  sample "after start-up"
+  export base id
+  # shellcheck disable=SC2016 # expanded by the inner shell
+  seq 1 "$requests" | xargs -P "$slots" -I{} sh -c 'curl -s "$base/v1/chat/completions" -H "Content-Type: application/json" \
+    -d "{\"model\":\"$id\",\"messages\":[{\"role\":\"user\",\"content\":\"Tell me about the sea, part {}.\"}],\"max_tokens\":64}" >/dev/null'
+  sample "after $requests requests"
+} | tee "$out/memory.txt"
