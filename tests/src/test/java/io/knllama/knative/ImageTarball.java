@@ -27,6 +27,8 @@ import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
  */
 final class ImageTarball {
 
+    private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
+
     /** A GGUF file starts with these four bytes, whatever it is named. */
     private static final byte[] GGUF_MAGIC = "GGUF".getBytes(StandardCharsets.US_ASCII);
 
@@ -55,8 +57,8 @@ final class ImageTarball {
                 }
             }
         }
-        var manifest = (List<Map<String, Object>>) Json.parse(new String(small.get("manifest.json"), StandardCharsets.UTF_8));
-        config = (Map<String, Object>) Json.parse(new String(small.get((String) manifest.getFirst().get("Config")), StandardCharsets.UTF_8));
+        var manifest = (List<Map<String, Object>>) JSON.readValue(small.get("manifest.json"), Object.class);
+        config = (Map<String, Object>) JSON.readValue(small.get((String) manifest.getFirst().get("Config")), Object.class);
         var blobs = (List<String>) manifest.getFirst().get("Layers");
         // One history entry per layer, except entries marked empty_layer.
         var history = ((List<Map<String, Object>>) config.get("history")).stream()

@@ -35,6 +35,8 @@ import org.testcontainers.utility.MountableFile;
  */
 class K3sKnativeIT {
 
+    private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
+
     static {
         // The route is chosen by the Host header (no DNS for the Knative domain here).
         System.setProperty("jdk.httpclient.allowRestrictedHeaders", "host");
@@ -158,7 +160,7 @@ class K3sKnativeIT {
         try (var tar = new org.apache.commons.compress.archivers.tar.TarArchiveInputStream(Files.newInputStream(tarball))) {
             for (var e = tar.getNextEntry(); e != null; e = tar.getNextEntry()) {
                 if (e.getName().equals("manifest.json")) {
-                    var manifest = (List<Map<String, Object>>) Json.parse(new String(tar.readAllBytes(), StandardCharsets.UTF_8));
+                    var manifest = (List<Map<String, Object>>) JSON.readValue(tar.readAllBytes(), Object.class);
                     return ((List<String>) manifest.getFirst().get("RepoTags")).getFirst();
                 }
             }
