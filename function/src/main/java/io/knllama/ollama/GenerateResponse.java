@@ -1,6 +1,7 @@
 package io.knllama.ollama;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
+import io.micronaut.core.annotation.Nullable;
 import io.micronaut.serde.annotation.Serdeable;
 import io.micronaut.serde.config.naming.SnakeCaseStrategy;
 
@@ -15,11 +16,11 @@ public record GenerateResponse(
         String createdAt,
         String response,
         boolean done,
-        String doneReason,
-        Long totalDuration,
-        Long loadDuration,
-        Integer promptEvalCount,
-        Long promptEvalDuration,
-        Integer evalCount,
-        Long evalDuration) {
+        @Nullable String doneReason,
+        @Nullable Long totalDuration,
+        @Nullable Long loadDuration,
+        @Nullable Integer promptEvalCount,
+        @Nullable Long promptEvalDuration,
+        @Nullable Integer evalCount,
+        @Nullable Long evalDuration) {
 }

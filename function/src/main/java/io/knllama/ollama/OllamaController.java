@@ -16,6 +16,13 @@ import io.micronaut.http.annotation.Get;
 import io.micronaut.http.annotation.Post;
 import io.micronaut.json.JsonMapper;
 import io.micronaut.json.tree.JsonNode;
+import io.swagger.v3.oas.annotations.Operation;
+import io.swagger.v3.oas.annotations.media.Content;
+import io.swagger.v3.oas.annotations.media.Schema;
+import io.swagger.v3.oas.annotations.parameters.RequestBody;
+import io.swagger.v3.oas.annotations.responses.ApiResponse;
+import io.swagger.v3.oas.annotations.security.SecurityRequirement;
+import io.swagger.v3.oas.annotations.tags.Tag;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
@@ -33,6 +40,12 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * followed by an error line; an error after that is the stream's last line.
  */
 @Controller("/api")
+@Tag(name = "Ollama")
+@SecurityRequirement(name = "apiKey")
+@ApiResponse(responseCode = "4XX", description = "Invalid request, unknown model, missing API key",
+        content = @Content(mediaType = MediaType.APPLICATION_JSON, schema = @Schema(implementation = ErrorResponse.class)))
+@ApiResponse(responseCode = "503", description = "Overloaded, loading or shutting down; see Retry-After",
+        content = @Content(mediaType = MediaType.APPLICATION_JSON, schema = @Schema(implementation = ErrorResponse.class)))
 final class OllamaController {
 
     static final MediaType NDJSON = MediaType.of("application/x-ndjson");
@@ -50,6 +63,12 @@ final class OllamaController {
     }
 
     @Post(uri = "/chat", consumes = MediaType.ALL, produces = {MediaType.APPLICATION_JSON, "application/x-ndjson"})
+    @Operation(summary = "Chat", description = "Answers a conversation as newline-delimited JSON (one object per piece, the last with done: true), or as one object with stream: false.")
+    @RequestBody(required = true, content = @Content(mediaType = MediaType.APPLICATION_JSON,
+            schema = @Schema(implementation = OllamaSchemas.ChatRequest.class)))
+    @ApiResponse(responseCode = "200", content = {
+            @Content(mediaType = MediaType.APPLICATION_JSON, schema = @Schema(implementation = ChatResponse.class)),
+            @Content(mediaType = "application/x-ndjson", schema = @Schema(implementation = ChatResponse.class))})
     Mono<MutableHttpResponse<?>> chat(@Body byte[] body) {
         ModelInfo info = engine.info();
         OllamaRequests.Generation request = OllamaRequests.chat(parse(body), json, info.contextPerSlot());
@@ -66,6 +85,12 @@ final class OllamaController {
     }
 
     @Post(uri = "/generate", consumes = MediaType.ALL, produces = {MediaType.APPLICATION_JSON, "application/x-ndjson"})
+    @Operation(summary = "Generate", description = "Completes a prompt, streamed as newline-delimited JSON unless stream is false.")
+    @RequestBody(required = true, content = @Content(mediaType = MediaType.APPLICATION_JSON,
+            schema = @Schema(implementation = OllamaSchemas.GenerateRequest.class)))
+    @ApiResponse(responseCode = "200", content = {
+            @Content(mediaType = MediaType.APPLICATION_JSON, schema = @Schema(implementation = GenerateResponse.class)),
+            @Content(mediaType = "application/x-ndjson", schema = @Schema(implementation = GenerateResponse.class))})
     Mono<MutableHttpResponse<?>> generate(@Body byte[] body) {
         ModelInfo info = engine.info();
         OllamaRequests.Generation request = OllamaRequests.generate(parse(body), json, info.contextPerSlot());
@@ -82,6 +107,10 @@ final class OllamaController {
     }
 
     @Post(uri = "/embed", consumes = MediaType.ALL, produces = MediaType.APPLICATION_JSON)
+    @Operation(summary = "Embed")
+    @RequestBody(required = true, content = @Content(mediaType = MediaType.APPLICATION_JSON,
+            schema = @Schema(implementation = OllamaSchemas.EmbedRequest.class)))
+    @ApiResponse(responseCode = "200", content = @Content(mediaType = MediaType.APPLICATION_JSON, schema = @Schema(implementation = EmbedResponse.class)))
     Mono<EmbedResponse> embed(@Body byte[] body) {
         ModelInfo info = engine.info();
         OllamaRequests.Embed request = OllamaRequests.embed(parse(body), info.contextPerSlot());
@@ -95,16 +124,24 @@ final class OllamaController {
     }
 
     @Get(uri = "/tags", produces = MediaType.APPLICATION_JSON)
+    @Operation(summary = "The served model, as Ollama lists local models")
+    @ApiResponse(responseCode = "200", content = @Content(mediaType = MediaType.APPLICATION_JSON, schema = @Schema(implementation = ModelListing.Tags.class)))
     ModelListing.Tags tags() {
         return OllamaResponses.tags(engine.info());
     }
 
     @Get(uri = "/ps", produces = MediaType.APPLICATION_JSON)
+    @Operation(summary = "The served model, as Ollama lists loaded models")
+    @ApiResponse(responseCode = "200", content = @Content(mediaType = MediaType.APPLICATION_JSON, schema = @Schema(implementation = ModelListing.Running.class)))
     ModelListing.Running ps() {
         return OllamaResponses.running(engine.info());
     }
 
     @Post(uri = "/show", consumes = MediaType.ALL, produces = MediaType.APPLICATION_JSON)
+    @Operation(summary = "Details of the served model")
+    @RequestBody(required = true, content = @Content(mediaType = MediaType.APPLICATION_JSON,
+            schema = @Schema(implementation = OllamaSchemas.ShowRequest.class)))
+    @ApiResponse(responseCode = "200", content = @Content(mediaType = MediaType.APPLICATION_JSON, schema = @Schema(implementation = ModelListing.Show.class)))
     ModelListing.Show show(@Body byte[] body) {
         ModelInfo info = engine.info();
         served(OllamaRequests.show(parse(body)), info);
@@ -112,16 +149,20 @@ final class OllamaController {
     }
 
     @Get(uri = "/version", produces = MediaType.APPLICATION_JSON)
+    @Operation(summary = "The Ollama API version these routes follow")
+    @ApiResponse(responseCode = "200", content = @Content(mediaType = MediaType.APPLICATION_JSON, schema = @Schema(implementation = ModelListing.Version.class)))
     ModelListing.Version version() {
         return OllamaResponses.version();
     }
 
     /** Model management: the served model is fixed at deployment, so these are refused with a reason. */
+    @Operation(summary = "Model management: refused with 400", description = "The model is fixed at deployment.")
     @Post(uris = {"/pull", "/push", "/create", "/copy"}, consumes = MediaType.ALL, produces = MediaType.APPLICATION_JSON)
     HttpResponse<?> manage() {
         throw fixedModel();
     }
 
+    @Operation(summary = "Model deletion: refused with 400")
     @Delete(uri = "/delete", consumes = MediaType.ALL, produces = MediaType.APPLICATION_JSON)
     HttpResponse<?> delete() {
         throw fixedModel();
