@@ -15,6 +15,8 @@ import io.micronaut.http.MutableHttpResponse;
 import io.micronaut.http.annotation.Body;
 import io.micronaut.http.annotation.Controller;
 import io.micronaut.http.annotation.Post;
+import io.swagger.v3.oas.annotations.Operation;
+import io.swagger.v3.oas.annotations.tags.Tag;
 import reactor.core.publisher.Mono;
 
 import java.io.ByteArrayOutputStream;
@@ -31,6 +33,7 @@ import java.util.Optional;
  * A failure of one batch item is reported in the batch's result, not as a failed delivery.
  */
 @Controller
+@Tag(name = "CloudEvents")
 final class EventsController {
 
     private final EventProcessor processor;
@@ -40,6 +43,7 @@ final class EventsController {
     }
 
     /** Dispatched by the event's type. {@code /} is where a Trigger with a plain service sink delivers. */
+    @Operation(summary = "A CloudEvent (binary or structured mode), dispatched by type: io.knllama.prompt.v1 or io.knllama.batch.v1")
     @Post(uris = {"/", "/events"}, consumes = MediaType.ALL, produces = MediaType.ALL)
     Mono<MutableHttpResponse<byte[]>> receive(HttpRequest<byte[]> request) {
         CloudEvent event = read(request);
@@ -54,12 +58,14 @@ final class EventsController {
     }
 
     /** Any event type, data as a prompt: for sources that cannot choose their type. */
+    @Operation(summary = "A CloudEvent of any type, its data read as a chat request")
     @Post(uri = "/events/prompt", consumes = MediaType.ALL, produces = MediaType.ALL)
     Mono<MutableHttpResponse<byte[]>> prompt(HttpRequest<byte[]> request) {
         return answer(request, read(request), EventProcessor.Kind.PROMPT);
     }
 
     /** Any event type, data as a batch: for a PingSource, whose events are all {@code dev.knative.sources.ping}. */
+    @Operation(summary = "A CloudEvent of any type, its data read as a batch")
     @Post(uri = "/events/batch", consumes = MediaType.ALL, produces = MediaType.ALL)
     Mono<MutableHttpResponse<byte[]>> batch(HttpRequest<byte[]> request) {
         return answer(request, read(request), EventProcessor.Kind.BATCH);

@@ -2,6 +2,7 @@ package io.knllama.openai;
 
 import io.knllama.error.ApiError;
 import io.knllama.error.ApiException;
+import io.knllama.request.RequestFields;
 import io.knllama.inference.CompleteFunction;
 import io.knllama.inference.LlamaEngine;
 import io.knllama.openai.OpenAiResponses.Header;
@@ -15,6 +16,13 @@ import io.micronaut.http.annotation.PathVariable;
 import io.micronaut.http.annotation.Post;
 import io.micronaut.json.JsonMapper;
 import io.micronaut.json.tree.JsonNode;
+import io.swagger.v3.oas.annotations.Operation;
+import io.swagger.v3.oas.annotations.media.Content;
+import io.swagger.v3.oas.annotations.media.Schema;
+import io.swagger.v3.oas.annotations.parameters.RequestBody;
+import io.swagger.v3.oas.annotations.responses.ApiResponse;
+import io.swagger.v3.oas.annotations.security.SecurityRequirement;
+import io.swagger.v3.oas.annotations.tags.Tag;
 import reactor.core.publisher.Mono;
 
 import java.io.IOException;
@@ -29,6 +37,12 @@ import java.util.concurrent.ThreadLocalRandom;
  * gets a proper 4xx/503, never a 200 followed by an error event.
  */
 @Controller("/v1")
+@Tag(name = "OpenAI")
+@SecurityRequirement(name = "apiKey")
+@ApiResponse(responseCode = "4XX", description = "Invalid request, unknown model, missing API key",
+        content = @Content(mediaType = MediaType.APPLICATION_JSON, schema = @Schema(implementation = ErrorBody.class)))
+@ApiResponse(responseCode = "503", description = "Overloaded, loading or shutting down; see Retry-After",
+        content = @Content(mediaType = MediaType.APPLICATION_JSON, schema = @Schema(implementation = ErrorBody.class)))
 final class OpenAiController {
 
     private final LlamaEngine engine;
@@ -42,6 +56,12 @@ final class OpenAiController {
     }
 
     @Post(uri = "/chat/completions", consumes = MediaType.APPLICATION_JSON, produces = {MediaType.APPLICATION_JSON, MediaType.TEXT_EVENT_STREAM})
+    @Operation(summary = "Chat completion", description = "Answers a conversation, whole or streamed as server-sent events.")
+    @RequestBody(required = true, content = @Content(mediaType = MediaType.APPLICATION_JSON,
+            schema = @Schema(implementation = OpenAiSchemas.ChatRequest.class)))
+    @ApiResponse(responseCode = "200", content = {
+            @Content(mediaType = MediaType.APPLICATION_JSON, schema = @Schema(implementation = ChatCompletion.class)),
+            @Content(mediaType = MediaType.TEXT_EVENT_STREAM, schema = @Schema(implementation = ChatCompletionChunk.class))})
     Mono<MutableHttpResponse<?>> chatCompletions(@Body byte[] body) {
         OpenAiRequests.Chat request = OpenAiRequests.chat(parse(body), json);
         Header header = header("chatcmpl-", request.model());
@@ -54,6 +74,12 @@ final class OpenAiController {
     }
 
     @Post(uri = "/completions", consumes = MediaType.APPLICATION_JSON, produces = {MediaType.APPLICATION_JSON, MediaType.TEXT_EVENT_STREAM})
+    @Operation(summary = "Text completion (legacy)", description = "Continues a prompt, whole or streamed.")
+    @RequestBody(required = true, content = @Content(mediaType = MediaType.APPLICATION_JSON,
+            schema = @Schema(implementation = OpenAiSchemas.TextRequest.class)))
+    @ApiResponse(responseCode = "200", content = {
+            @Content(mediaType = MediaType.APPLICATION_JSON, schema = @Schema(implementation = TextCompletion.class)),
+            @Content(mediaType = MediaType.TEXT_EVENT_STREAM, schema = @Schema(implementation = TextCompletion.class))})
     Mono<MutableHttpResponse<?>> completions(@Body byte[] body) {
         OpenAiRequests.Text request = OpenAiRequests.completion(parse(body));
         Header header = header("cmpl-", request.model());
@@ -67,6 +93,11 @@ final class OpenAiController {
     }
 
     @Post(uri = "/embeddings", consumes = MediaType.APPLICATION_JSON, produces = MediaType.APPLICATION_JSON)
+    @Operation(summary = "Embeddings", description = "One vector per input (the last token's hidden state).")
+    @RequestBody(required = true, content = @Content(mediaType = MediaType.APPLICATION_JSON,
+            schema = @Schema(implementation = OpenAiSchemas.EmbedRequest.class)))
+    @ApiResponse(responseCode = "200", content = @Content(mediaType = MediaType.APPLICATION_JSON,
+            schema = @Schema(implementation = EmbeddingList.class)))
     Mono<MutableHttpResponse<EmbeddingList>> embeddings(@Body byte[] body) {
         OpenAiRequests.Embed request = OpenAiRequests.embedding(parse(body));
         String model = served(request.model());
@@ -75,11 +106,13 @@ final class OpenAiController {
     }
 
     @Get(uri = "/models", produces = MediaType.APPLICATION_JSON)
+    @Operation(summary = "The served model")
     ModelList models() {
         return OpenAiResponses.models(engine.info());
     }
 
     @Get(uri = "/models/{+id}", produces = MediaType.APPLICATION_JSON)
+    @Operation(summary = "The served model, by id")
     ModelList.ModelObject model(@PathVariable String id) {
         served(id);
         return OpenAiResponses.model(engine.info());

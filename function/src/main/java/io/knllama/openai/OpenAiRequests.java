@@ -2,6 +2,7 @@ package io.knllama.openai;
 
 import io.knllama.error.ApiError;
 import io.knllama.error.ApiException;
+import io.knllama.request.RequestFields;
 import io.knllama.inference.GenerationRequest;
 import io.knllama.inference.GenerationRequest.ChatMessage;
 import io.knllama.inference.GenerationRequest.ChatMessage.Role;

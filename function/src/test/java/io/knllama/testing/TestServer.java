@@ -144,8 +144,12 @@ public final class TestServer implements AutoCloseable {
 
     /** Opens a streaming request; the caller reads events and may close it early (a disconnect). */
     public Stream stream(String path, String body) {
+        return stream(path, body, Map.of());
+    }
+
+    public Stream stream(String path, String body, Map<String, String> headers) {
         try {
-            HttpResponse<InputStream> response = http.send(builder(path, Map.of()).POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+            HttpResponse<InputStream> response = http.send(builder(path, headers).POST(HttpRequest.BodyPublishers.ofString(body)).build(),
                     HttpResponse.BodyHandlers.ofInputStream());
             return new Stream(response, json);
         } catch (IOException e) {
@@ -215,6 +219,11 @@ public final class TestServer implements AutoCloseable {
                 }
             }
             return null;
+        }
+
+        /** The next raw line (one object of a newline-delimited JSON stream), or {@code null} at the end. */
+        public String nextLine() throws IOException {
+            return reader.readLine();
         }
 
         /** Every remaining event's data. */

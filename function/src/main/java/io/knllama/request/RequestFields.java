@@ -1,4 +1,4 @@
-package io.knllama.openai;
+package io.knllama.request;
 
 import io.knllama.error.ApiError;
 import io.knllama.error.ApiException;
@@ -11,11 +11,11 @@ import java.util.Optional;
 import java.util.Set;
 
 /**
- * Typed, checked access to one JSON object of a request. Every failure names the parameter by its
+ * Typed, checked access to one JSON object of a request, shared by every API that parses its bodies strictly. Every failure names the parameter by its
  * path in the body ({@code messages[2].content}) and says what was expected, the way OpenAI does.
  * Explicit {@code null} counts as absent, as it does for OpenAI's optional parameters.
  */
-final class RequestFields {
+public final class RequestFields {
 
     private final JsonNode node;
     private final String path;
@@ -25,7 +25,7 @@ final class RequestFields {
         this.path = path;
     }
 
-    static RequestFields body(JsonNode body) {
+    public static RequestFields body(JsonNode body) {
         if (body == null || !body.isObject()) {
             throw invalid("", "The request body must be a JSON object.", "invalid_type");
         }
@@ -33,7 +33,7 @@ final class RequestFields {
     }
 
     /** Rejects any parameter not in {@code known}, as OpenAI does ("Unrecognized request argument"). */
-    RequestFields allowOnly(Set<String> known) {
+    public RequestFields allowOnly(Set<String> known) {
         for (Map.Entry<String, JsonNode> entry : node.entries()) {
             if (!known.contains(entry.getKey())) {
                 throw invalid(at(entry.getKey()), "Unrecognized request argument supplied: " + at(entry.getKey()) + ".",
@@ -44,31 +44,31 @@ final class RequestFields {
     }
 
     /** Rejects a parameter this server does not implement, unless it has its default, harmless value. */
-    void unsupported(String name, String why) {
+    public void unsupported(String name, String why) {
         if (present(name)) {
             throw new ApiException(new ApiError.Unsupported(at(name), why));
         }
     }
 
-    boolean present(String name) {
+    public boolean present(String name) {
         JsonNode value = node.get(name);
         return value != null && !value.isNull();
     }
 
-    JsonNode raw(String name) {
+    public JsonNode raw(String name) {
         return present(name) ? node.get(name) : null;
     }
 
-    String path(String name) {
+    public String path(String name) {
         return at(name);
     }
 
-    String requiredString(String name) {
+    public String requiredString(String name) {
         return string(name).orElseThrow(() -> invalid(at(name), "Missing required parameter: '" + at(name) + "'.",
                 "missing_required_parameter"));
     }
 
-    Optional<String> string(String name) {
+    public Optional<String> string(String name) {
         if (!present(name)) {
             return Optional.empty();
         }
@@ -79,7 +79,7 @@ final class RequestFields {
         return Optional.of(value.getStringValue());
     }
 
-    Optional<Boolean> bool(String name) {
+    public Optional<Boolean> bool(String name) {
         if (!present(name)) {
             return Optional.empty();
         }
@@ -91,7 +91,7 @@ final class RequestFields {
     }
 
     /** A number within {@code [min, max]}. */
-    Optional<Double> number(String name, double min, double max) {
+    public Optional<Double> number(String name, double min, double max) {
         if (!present(name)) {
             return Optional.empty();
         }
@@ -107,12 +107,12 @@ final class RequestFields {
         return Optional.of(number);
     }
 
-    Optional<Float> floatNumber(String name, double min, double max) {
+    public Optional<Float> floatNumber(String name, double min, double max) {
         return number(name, min, max).map(Double::floatValue);
     }
 
     /** A whole number within {@code [min, max]}; {@code 3.0} counts, {@code 3.5} does not. */
-    Optional<Long> integer(String name, long min, long max) {
+    public Optional<Long> integer(String name, long min, long max) {
         if (!present(name)) {
             return Optional.empty();
         }
@@ -133,7 +133,7 @@ final class RequestFields {
                 : number instanceof java.math.BigInteger big ? big.longValueExact() : number.longValue());
     }
 
-    Optional<RequestFields> object(String name) {
+    public Optional<RequestFields> object(String name) {
         if (!present(name)) {
             return Optional.empty();
         }
@@ -145,7 +145,7 @@ final class RequestFields {
     }
 
     /** The elements of an array parameter, with their paths. */
-    Optional<List<Element>> array(String name) {
+    public Optional<List<Element>> array(String name) {
         if (!present(name)) {
             return Optional.empty();
         }
@@ -162,8 +162,8 @@ final class RequestFields {
     }
 
     /** One array element: a value and where it is. */
-    record Element(JsonNode value, String path) {
-        RequestFields asObject() {
+    public record Element(JsonNode value, String path) {
+        public RequestFields asObject() {
             if (!value.isObject()) {
                 throw invalid(path, "Invalid type for '%s': expected an object, but got %s.".formatted(path, kind(value)),
                         "invalid_type");
@@ -171,7 +171,7 @@ final class RequestFields {
             return new RequestFields(value, path);
         }
 
-        String asString() {
+        public String asString() {
             if (!value.isString()) {
                 throw invalid(path, "Invalid type for '%s': expected a string, but got %s.".formatted(path, kind(value)),
                         "invalid_type");
@@ -189,11 +189,11 @@ final class RequestFields {
                 "invalid_type");
     }
 
-    static ApiException invalid(String param, String message, String code) {
+    public static ApiException invalid(String param, String message, String code) {
         return new ApiException(new ApiError.InvalidRequest(param, message, code));
     }
 
-    static String kind(JsonNode value) {
+    public static String kind(JsonNode value) {
         if (value.isString()) {
             return "a string";
         }
