@@ -142,7 +142,7 @@ public final class Bench {
             if (sample.outcome() != StreamClient.Outcome.OK) {
                 throw new StreamClient.BenchException("target '%s' (%s, model '%s'): the first streamed request did not succeed: %s"
                         .formatted(name, entry.getValue(), model, sample.outcome() == StreamClient.Outcome.SHED
-                                ? "shed with 503 (the server is busy before the run started)" : sample.error()));
+                                ? "503 with Retry-After (the server is busy or still loading before the run started)" : sample.error()));
             }
             log("target %s: %s, model '%s', probe TTFT %.0f ms, %d tokens (counted from %s)", name, entry.getValue(), model,
                     sample.ttftMs(), sample.tokens(), sample.tokensFromUsage() ? "usage" : "chunks: the server sent no usage");

@@ -37,19 +37,21 @@ start_function() {
   wait_ready "$FUNCTION_URL" "${KNLLAMA_BENCH_READY_TIMEOUT:-180}" "$FUNCTION_PID" "$logfile"
 }
 
-# wait_ready URL SECONDS [PID LOG]: polls URL/health/readiness (falling back to URL/v1/models for servers
-# that have no such route) until it answers 200.
+# wait_ready URL SECONDS [PID LOG]: waits until the server at URL is ready: /health/readiness answers 200 (the
+# function; it says DOWN while the model loads, when /v1/models already answers), else /health (llama-server:
+# 503 while loading), else, for servers with neither route, /v1/models.
 wait_ready() {
-  local url="$1" timeout_s="$2" pid="${3:-}" logfile="${4:-}" deadline=$((SECONDS + $2))
+  local url="$1" timeout_s="$2" pid="${3:-}" logfile="${4:-}" deadline=$((SECONDS + $2)) route code
   while (( SECONDS < deadline )); do
     if [[ -n "$pid" ]] && ! kill -0 "$pid" 2>/dev/null; then
       [[ -n "$logfile" ]] && tail -n 20 "$logfile" >&2
       die "the server at $url exited before it was ready"
     fi
-    if curl -fsS -o /dev/null --max-time 2 "$url/health/readiness" 2>/dev/null \
-      || curl -fsS -o /dev/null --max-time 2 "$url/v1/models" 2>/dev/null; then
-      return 0
-    fi
+    for route in /health/readiness /health /v1/models; do
+      code="$(curl -sS -o /dev/null -w '%{http_code}' --max-time 2 "$url$route" 2>/dev/null || true)"
+      [[ "$code" == 200 ]] && return 0
+      [[ "$code" == 404 ]] || break # this route exists (or nothing answers yet): its answer is the one that counts
+    done
     sleep 0.5
   done
   [[ -n "$logfile" ]] && tail -n 20 "$logfile" >&2
