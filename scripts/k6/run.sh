@@ -79,10 +79,12 @@ if [[ "$profile" == soak ]]; then
 fi
 
 log "k6 $profile against $url (model '$model_id')"
-status=0
+# k6 exits 99 when thresholds fail; its status is read from PIPESTATUS with errexit off (an `|| true` would reset it).
+set +e
 "$k6" run --quiet --summary-export "$work/summary.json" -e BASE_URL="$url" -e MODEL="$model_id" \
-  "$KNLLAMA_ROOT/scripts/k6/$profile.js" 2>&1 | tee "$work/k6.txt" || true
+  "$KNLLAMA_ROOT/scripts/k6/$profile.js" 2>&1 | tee "$work/k6.txt"
 status=${PIPESTATUS[0]}
+set -e
 [[ -f "$work/summary.json" ]] || die "k6 wrote no summary (exit status $status); its output is above"
 if [[ -n "$sampler" ]]; then kill "$sampler" 2>/dev/null; wait "$sampler" 2>/dev/null || true; sampler=""; fi
 
