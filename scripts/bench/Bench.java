@@ -33,6 +33,10 @@ public final class Bench {
 
     public static void main(String[] args) {
         System.setProperty("java.awt.headless", "true");
+        // Close idle pooled connections after 2 s: servers close theirs after a few seconds (llama-server's
+        // cpp-httplib after 5), and a request sent on a connection the server has just closed fails with
+        // "header parser received no bytes"; the client may not resend a POST on its own.
+        System.setProperty("jdk.httpclient.keepalive.timeout", "2");
         Options options;
         try {
             options = Options.parse(args);

@@ -45,6 +45,7 @@ public final class EngineHarness {
 
     public static void main(String[] args) throws Exception {
         System.setProperty("java.awt.headless", "true");
+        System.setProperty("jdk.httpclient.keepalive.timeout", "2"); // as in Bench: never reuse a connection the server closed
         Map<String, String> o = parse(args);
         Path model = Path.of(require(o, "model"));
         if (!Files.isRegularFile(model)) {
