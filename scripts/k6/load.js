@@ -15,7 +15,9 @@ export const options = {
         { duration: seconds('KNLLAMA_K6_DURATION', 300), target: VUS },
         { duration: '5s', target: 0 },
       ],
-      gracefulRampDown: '60s',
+      // Longer than the request timeout (120 s): a request cut off at the end would count as a failure.
+      gracefulRampDown: '130s',
+      gracefulStop: '130s',
     },
   },
   // At the load the function is sized for, shedding would mean admission control is too eager.

@@ -18,6 +18,8 @@ export const options = {
       duration: `${DURATION}s`,
       preAllocatedVUs: 4,
       maxVUs: 16,
+      // Longer than the request timeout (120 s): a request cut off at the end would count as a failure.
+      gracefulStop: '130s',
     },
   },
   thresholds: Object.assign({}, BASE_THRESHOLDS, {

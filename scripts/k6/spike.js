@@ -22,7 +22,9 @@ export const options = {
         { duration: `${RAMP}s`, target: 1 },
         { duration: `${RECOVERY}s`, target: 1 },
       ],
-      gracefulRampDown: '60s',
+      // Longer than the request timeout (120 s): a request cut off at the end would count as a failure.
+      gracefulRampDown: '130s',
+      gracefulStop: '130s',
     },
   },
   thresholds: Object.assign({}, BASE_THRESHOLDS, {

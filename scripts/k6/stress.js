@@ -14,7 +14,9 @@ export const options = {
       // A short ramp into each step, then a hold: the holds are the measured plateaus.
       stages: STEPS.flatMap((n) => [{ duration: '5s', target: n }, { duration: STAGE, target: n }])
         .concat([{ duration: '5s', target: 0 }]),
-      gracefulRampDown: '60s',
+      // Longer than the request timeout (120 s): a request cut off at the end would count as a failure.
+      gracefulRampDown: '130s',
+      gracefulStop: '130s',
     },
   },
   thresholds: Object.assign({}, BASE_THRESHOLDS, { completed: ['count>0'] }),
