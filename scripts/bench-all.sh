@@ -2,7 +2,7 @@
 # The whole performance suite in one command, for a quiet machine: the engine-overhead comparison, the
 # concurrency sweep and fixed-rate runs against the function (and a second server side by side when
 # KNLLAMA_BENCH_COMPARE_URL is set), then the k6 load, stress, spike and soak profiles. Everything goes under
-# one results directory, with a SUMMARY.md listing each step's outcome. Takes about 45 minutes with defaults.
+# one results directory, with a SUMMARY.md listing each step's outcome. Takes about 40 minutes with defaults.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 

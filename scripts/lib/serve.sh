@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Starting and stopping the function for benchmarks. Source it after common.sh.
 # One function per script at a time: FUNCTION_PID and FUNCTION_URL describe it.
 
@@ -63,12 +64,15 @@ stop_function() {
   [[ -n "$FUNCTION_PID" ]] || return 0
   if kill -0 "$FUNCTION_PID" 2>/dev/null; then
     kill -TERM "$FUNCTION_PID" 2>/dev/null || true
-    local i
-    for i in $(seq 60); do
+    local _
+    for _ in $(seq 60); do
       kill -0 "$FUNCTION_PID" 2>/dev/null || break
       sleep 0.5
     done
-    kill -0 "$FUNCTION_PID" 2>/dev/null && kill -KILL "$FUNCTION_PID" 2>/dev/null || true
+    if kill -0 "$FUNCTION_PID" 2>/dev/null; then
+      log "the function did not stop within 30 s of SIGTERM; killing it"
+      kill -KILL "$FUNCTION_PID" 2>/dev/null || true
+    fi
   fi
   wait "$FUNCTION_PID" 2>/dev/null || true
   FUNCTION_PID=""
