@@ -1,0 +1,84 @@
+# shellcheck shell=bash
+# Starting and stopping the function for benchmarks. Source it after common.sh.
+# One function per script at a time: FUNCTION_PID and FUNCTION_URL describe it.
+
+FUNCTION_PID=""
+FUNCTION_URL=""
+
+# A free TCP port on 127.0.0.1 (the kernel picks it; a race with another process is possible but harmless here).
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# Builds function/target/function.jar when it is missing or older than its sources (the rule run-local.sh uses).
+build_function_if_stale() {
+  local jar="$KNLLAMA_ROOT/function/target/function.jar" stale
+  stale="$( [[ -f "$jar" ]] && find "$KNLLAMA_ROOT/pom.xml" "$KNLLAMA_ROOT/function" "$KNLLAMA_ROOT/model-cache/src/main" \
+    -path '*/target' -prune -o -newer "$jar" -type f -print -quit || echo missing)"
+  if [[ -n "$stale" ]]; then
+    log "building the function jar (first build: a few minutes)"
+    (cd "$KNLLAMA_ROOT" && ./mvnw -q -B -pl function -am install -DskipTests -DskipITs) || die "the function did not build"
+  fi
+}
+
+# start_function PORT LOG: starts the function on 127.0.0.1:PORT in the background, its output in LOG, and
+# waits until it is ready. Settings come from the environment (KNLLAMA_MODEL_PATH, KNLLAMA_ENGINE_*...);
+# KNLLAMA_BENCH_JAVA_OPTS adds JVM options. Fails, with the log's tail, if it exits or is not ready in time.
+start_function() {
+  local port="$1" logfile="$2" java_home
+  java_home="$(find_java_home)"
+  [[ -f "${KNLLAMA_MODEL_PATH:-}" ]] || die "KNLLAMA_MODEL_PATH '${KNLLAMA_MODEL_PATH:-}' is not a file"
+  build_function_if_stale
+  log "starting the function on 127.0.0.1:$port (model $(basename "$KNLLAMA_MODEL_PATH"), slots ${KNLLAMA_ENGINE_SLOTS:-CPUs}, threads ${KNLLAMA_ENGINE_THREADS:-CPUs}); log: $logfile"
+  # shellcheck disable=SC2086 # KNLLAMA_BENCH_JAVA_OPTS is a list of options
+  PORT="$port" MICRONAUT_SERVER_HOST=127.0.0.1 "$java_home/bin/java" ${KNLLAMA_BENCH_JAVA_OPTS:-} \
+    -jar "$KNLLAMA_ROOT/function/target/function.jar" >"$logfile" 2>&1 &
+  FUNCTION_PID=$!
+  FUNCTION_URL="http://127.0.0.1:$port"
+  wait_ready "$FUNCTION_URL" "${KNLLAMA_BENCH_READY_TIMEOUT:-180}" "$FUNCTION_PID" "$logfile"
+}
+
+# wait_ready URL SECONDS [PID LOG]: waits until the server at URL is ready: /health/readiness answers 200 (the
+# function; it says DOWN while the model loads, when /v1/models already answers), else /health (llama-server:
+# 503 while loading), else, for servers with neither route, /v1/models.
+wait_ready() {
+  local url="$1" timeout_s="$2" pid="${3:-}" logfile="${4:-}" deadline=$((SECONDS + $2)) route code
+  while (( SECONDS < deadline )); do
+    if [[ -n "$pid" ]] && ! kill -0 "$pid" 2>/dev/null; then
+      [[ -n "$logfile" ]] && tail -n 20 "$logfile" >&2
+      die "the server at $url exited before it was ready"
+    fi
+    for route in /health/readiness /health /v1/models; do
+      code="$(curl -sS -o /dev/null -w '%{http_code}' --max-time 2 "$url$route" 2>/dev/null || true)"
+      [[ "$code" == 200 ]] && return 0
+      [[ "$code" == 404 ]] || break # this route exists (or nothing answers yet): its answer is the one that counts
+    done
+    sleep 0.5
+  done
+  [[ -n "$logfile" ]] && tail -n 20 "$logfile" >&2
+  die "$url was not ready within $timeout_s s"
+}
+
+# Stops the function started by start_function: SIGTERM (it drains, then exits), SIGKILL after 30 s.
+stop_function() {
+  [[ -n "$FUNCTION_PID" ]] || return 0
+  if kill -0 "$FUNCTION_PID" 2>/dev/null; then
+    kill -TERM "$FUNCTION_PID" 2>/dev/null || true
+    local _
+    for _ in $(seq 60); do
+      kill -0 "$FUNCTION_PID" 2>/dev/null || break
+      sleep 0.5
+    done
+    if kill -0 "$FUNCTION_PID" 2>/dev/null; then
+      log "the function did not stop within 30 s of SIGTERM; killing it"
+      kill -KILL "$FUNCTION_PID" 2>/dev/null || true
+    fi
+  fi
+  wait "$FUNCTION_PID" 2>/dev/null || true
+  FUNCTION_PID=""
+}
+
+# Resident memory of a process in KiB, from /proc (the JVM's own metrics do not include native memory).
+rss_kib() {
+  awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0
+}
