@@ -130,6 +130,7 @@ public final class LlamaEngine implements GracefulShutdownCapable {
      */
     private void load() {
         long start = System.nanoTime();
+        NativeLibrary.prepare();
         ModelFile file;
         try {
             file = ModelFile.inspect(modelProperties.file());
@@ -273,6 +274,11 @@ public final class LlamaEngine implements GracefulShutdownCapable {
                 sink.error(new ApiException(unavailable));
                 return;
             }
+            Optional<ApiException> shed = scheduler.refusalNow();
+            if (shed.isPresent()) {
+                sink.error(shed.get());
+                return;
+            }
             var cancelled = new java.util.concurrent.atomic.AtomicBoolean();
             var pending = new java.util.concurrent.atomic.AtomicReference<CompletableFuture<SlotScheduler.Lease>>();
             sink.onCancel(() -> {
@@ -387,6 +393,11 @@ public final class LlamaEngine implements GracefulShutdownCapable {
             ApiError unavailable = unavailable();
             if (unavailable != null) {
                 fail(new ApiException(unavailable));
+                return;
+            }
+            Optional<ApiException> shed = scheduler.refusalNow();
+            if (shed.isPresent()) {
+                fail(shed.get());
                 return;
             }
             CompletableFuture.supplyAsync(this::prepare, prepareExecutor)

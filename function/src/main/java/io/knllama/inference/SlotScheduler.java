@@ -5,6 +5,7 @@ import io.knllama.error.ApiException;
 
 import java.time.Duration;
 import java.util.ArrayDeque;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
@@ -66,17 +67,13 @@ final class SlotScheduler {
         Waiter waiter;
         lock.lock();
         try {
-            if (draining) {
-                return CompletableFuture.failedFuture(shuttingDown());
+            ApiException refusal = refusalLocked();
+            if (refusal != null) {
+                return CompletableFuture.failedFuture(refusal);
             }
             if (busy < slots) {
                 busy++;
                 return CompletableFuture.completedFuture(new Lease());
-            }
-            if (queue.size() >= capacity) {
-                return CompletableFuture.failedFuture(new ApiException(new ApiError.Overloaded(
-                        "All %d slots are busy and %d requests are already waiting; try again shortly."
-                                .formatted(slots, queue.size()), retryAfterLocked())));
             }
             waiter = new Waiter();
             queue.addLast(waiter);
@@ -183,12 +180,32 @@ final class SlotScheduler {
 
     /** Whether a request arriving now would be shed at once. */
     boolean full() {
+        return refusalNow().isPresent();
+    }
+
+    /**
+     * The error a request arriving now would get at once, if any. Callers check it before tokenizing, so a
+     * shed request costs microseconds rather than a trip through the prepare pool.
+     */
+    Optional<ApiException> refusalNow() {
         lock.lock();
         try {
-            return draining || (busy >= slots && queue.size() >= capacity);
+            return Optional.ofNullable(refusalLocked());
         } finally {
             lock.unlock();
         }
+    }
+
+    private ApiException refusalLocked() {
+        if (draining) {
+            return shuttingDown();
+        }
+        if (busy >= slots && queue.size() >= capacity) {
+            return new ApiException(new ApiError.Overloaded(
+                    "All %d slots are busy and %d requests are already waiting; try again shortly."
+                            .formatted(slots, queue.size()), retryAfterLocked()));
+        }
+        return null;
     }
 
     int busy() {

@@ -59,6 +59,21 @@ class SlotSchedulerTest {
     }
 
     @Test
+    void tells_before_any_work_whether_a_request_would_be_shed() {
+        SlotScheduler scheduler = scheduler(1, 1, Duration.ofSeconds(10));
+        assertThat(scheduler.refusalNow()).as("a free slot").isEmpty();
+        scheduler.acquire();
+        assertThat(scheduler.refusalNow()).as("room in the queue").isEmpty();
+        scheduler.acquire();
+
+        assertThat(scheduler.refusalNow()).hasValueSatisfying(refusal ->
+                assertThat(refusal.error()).isInstanceOf(ApiError.Overloaded.class));
+        scheduler.drain();
+        assertThat(scheduler.refusalNow()).hasValueSatisfying(refusal ->
+                assertThat(refusal.error()).isInstanceOf(ApiError.Unavailable.class));
+    }
+
+    @Test
     void a_released_slot_goes_to_the_longest_waiting_request() throws Exception {
         SlotScheduler scheduler = scheduler(1, 4, Duration.ofSeconds(10));
         var holder = scheduler.acquire().get();

@@ -158,11 +158,22 @@ class ContainerImagesTest {
             assertThat(output).as("the AOT cache is accepted").contains("Opened AOT cache function.aot")
                     .doesNotContain("shared class paths mismatch").doesNotContain("Unable to map shared spaces");
         } finally {
-            function.destroy();
-            if (!function.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)) {
-                function.destroyForcibly();
+            stopTree(function);
+        }
+    }
+
+    /** Stops the process and everything it started, so no JVM is left serving after the test. */
+    private static void stopTree(Process process) throws InterruptedException {
+        List<ProcessHandle> tree = new ArrayList<>(process.descendants().toList());
+        tree.add(process.toHandle());
+        tree.forEach(ProcessHandle::destroy);
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        for (ProcessHandle handle : tree) {
+            while (handle.isAlive() && System.nanoTime() < deadline) {
+                Thread.sleep(100);
             }
         }
+        tree.stream().filter(ProcessHandle::isAlive).forEach(ProcessHandle::destroyForcibly);
     }
 
     private static void assumeChroot() throws Exception {
@@ -187,7 +198,8 @@ class ContainerImagesTest {
 
     /** A private mount namespace with /proc mounted in the image root, and only the image's environment. */
     private static List<String> namespace(Path root, Map<String, String> env) {
-        List<String> argv = new ArrayList<>(List.of("unshare", "--mount", "--fork", "sh", "-c",
+        // --kill-child: the JVM inside must not outlive this test when unshare is stopped
+        List<String> argv = new ArrayList<>(List.of("unshare", "--mount", "--kill-child=SIGTERM", "sh", "-c",
                 "mount -t proc proc \"$0/proc\" && exec env -i \"$@\"", root.toString()));
         env.forEach((name, value) -> argv.add(name + "=" + value));
         return argv;
