@@ -16,6 +16,8 @@ Runs every benchmark in sequence and writes the results under one directory.
                                side by side with the function in the sweep; KNLLAMA_BENCH_COMPARE_NAME names it
                                (default llama-server), KNLLAMA_BENCH_COMPARE_EXTRA adds JSON fields to its requests
                                (e.g. '{"cache_prompt":false}' so llama-server does not reuse prompts the function recomputes)
+  KNLLAMA_BENCH_API            sweep: chat (default) or completions (the same transcript text to every server; use it with
+                               a compared server that would render chat messages with another template)
   KNLLAMA_BENCH_REQUESTS       sweep: measured requests per level and target (default 30)
   KNLLAMA_BENCH_CONCURRENCY    sweep: levels (default 1,2,4,8)
   KNLLAMA_BENCH_MAX_TOKENS     sweep and rates: max_tokens (default 128)
@@ -74,7 +76,7 @@ if [[ -n "${KNLLAMA_BENCH_COMPARE_URL:-}" ]]; then
 fi
 step sweep "\`sweep/bench.json\`, \`sweep/bench.png\`" "$KNLLAMA_ROOT/scripts/bench.sh" --start-function "${compare[@]}" \
   --concurrency "${KNLLAMA_BENCH_CONCURRENCY:-1,2,4,8}" --requests "${KNLLAMA_BENCH_REQUESTS:-30}" --warmup 3 \
-  --max-tokens "${KNLLAMA_BENCH_MAX_TOKENS:-128}" --rate "${KNLLAMA_BENCH_RATES:-0.25,0.5,1}" \
+  --max-tokens "${KNLLAMA_BENCH_MAX_TOKENS:-128}" --api "${KNLLAMA_BENCH_API:-chat}" --rate "${KNLLAMA_BENCH_RATES:-0.25,0.5,1}" \
   --rate-duration "${KNLLAMA_BENCH_RATE_DURATION:-60}" --label "knllama suite $(date +%Y-%m-%d)" --out "$dir/sweep/bench.json"
 
 for profile in load stress spike soak; do
