@@ -29,15 +29,19 @@ out="${KNLLAMA_BENCH_OUT:-$KNLLAMA_ROOT/target/bench}"
 mkdir -p "$out"
 cat "$model" > /dev/null # into the page cache: the figure is for a node that has the model file cached
 
+# The image's JVM options (function/pom.xml's entrypoint) without the three start-up measures, then each alone,
+# then all of them: the image.
 base="--enable-native-access=ALL-UNNAMED -XX:+UseSerialGC -XX:MaxRAMPercentage=25 -XX:+ExitOnOutOfMemoryError -XX:-UsePerfData"
 native="-Dde.kherud.llama.lib.path=$app/native"
 aot="-XX:AOTCache=function.aot"
+c1="-XX:TieredStopAtLevel=1"
 log "cold start: $runs runs per variant, $(nproc) CPUs, $(basename "$model")"
 "$(find_java_home)/bin/java" "$KNLLAMA_ROOT/scripts/bench/ColdStart.java" "$runs" "$runtime/bin/java" "$model" "$app/app/function.jar" \
   "plain=$base" \
   "native-lib=$base $native" \
+  "c1=$base $c1" \
   "aot=$base $aot" \
-  "image=$base $aot $native" \
-  "image+c1=$base $aot $native -XX:TieredStopAtLevel=1" \
+  "aot+native-lib=$base $aot $native" \
+  "image=$base $c1 $aot $native" \
   | tee "$out/cold-start.txt"
 log "written $out/cold-start.txt"

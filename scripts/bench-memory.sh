@@ -32,7 +32,7 @@ port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); p
   cd "$app/app"
   exec env PORT="$port" KNLLAMA_MODEL_PATH="$model" KNLLAMA_ENGINE_SLOTS="$slots" KNLLAMA_ENGINE_THREADS=2 \
     KNLLAMA_MODEL_CONTEXT_SIZE="$context" "$runtime/bin/java" --enable-native-access=ALL-UNNAMED -XX:+UseSerialGC \
-    -XX:MaxRAMPercentage=25 -XX:+ExitOnOutOfMemoryError -XX:-UsePerfData -XX:AOTCache=function.aot \
+    -XX:MaxRAMPercentage=25 -XX:+ExitOnOutOfMemoryError -XX:-UsePerfData -XX:TieredStopAtLevel=1 -XX:AOTCache=function.aot \
     -Dde.kherud.llama.lib.path="$app/native" -jar function.jar
 ) > "$out/memory-function.log" 2>&1 &
 pid=$!
