@@ -30,7 +30,7 @@ mkdir -p "$out"
 cat "$model" > /dev/null # into the page cache: the figure is for a node that has the model file cached
 
 # The image's JVM options (function/pom.xml's entrypoint) without the three start-up measures, then each alone,
-# then all of them: the image.
+# then all of them: the image; and the image reading the model instead of mapping it.
 base="--enable-native-access=ALL-UNNAMED -XX:+UseSerialGC -XX:MaxRAMPercentage=25 -XX:+ExitOnOutOfMemoryError -XX:-UsePerfData"
 native="-Dde.kherud.llama.lib.path=$app/native"
 aot="-XX:AOTCache=function.aot"
@@ -43,5 +43,6 @@ log "cold start: $runs runs per variant, $(nproc) CPUs, $(basename "$model")"
   "aot=$base $aot" \
   "aot+native-lib=$base $aot $native" \
   "image=$base $c1 $aot $native" \
+  "image-no-mmap=$base $c1 $aot $native -Dknllama.model.mmap=false" \
   | tee "$out/cold-start.txt"
 log "written $out/cold-start.txt"
