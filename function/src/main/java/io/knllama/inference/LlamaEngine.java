@@ -233,7 +233,7 @@ public final class LlamaEngine implements GracefulShutdownCapable {
      * not serving). Lets a caller with much work, such as a batch, decline it up front instead.
      */
     public boolean saturated() {
-        return !ready() || scheduler.full();
+        return refusalNow().isPresent();
     }
 
     /** Generations that can run at once. */
@@ -269,14 +269,9 @@ public final class LlamaEngine implements GracefulShutdownCapable {
                         "Embeddings are not enabled for this model; start the function with KNLLAMA_MODEL_EMBEDDINGS=true.")));
                 return;
             }
-            ApiError unavailable = unavailable();
-            if (unavailable != null) {
-                sink.error(new ApiException(unavailable));
-                return;
-            }
-            Optional<ApiException> shed = scheduler.refusalNow();
-            if (shed.isPresent()) {
-                sink.error(shed.get());
+            Optional<ApiException> refusal = refusalNow();
+            if (refusal.isPresent()) {
+                sink.error(refusal.get());
                 return;
             }
             var cancelled = new java.util.concurrent.atomic.AtomicBoolean();
@@ -353,6 +348,15 @@ public final class LlamaEngine implements GracefulShutdownCapable {
     public record Embeddings(List<float[]> vectors, int promptTokens) {
     }
 
+    /**
+     * Why a request arriving now would be refused at once (not serving, or every slot and queue place
+     * taken), checked before any work is done for it.
+     */
+    private Optional<ApiException> refusalNow() {
+        ApiError unavailable = unavailable();
+        return unavailable != null ? Optional.of(new ApiException(unavailable)) : scheduler.refusalNow();
+    }
+
     private ApiError unavailable() {
         return switch (state) {
             case READY -> null;
@@ -390,14 +394,9 @@ public final class LlamaEngine implements GracefulShutdownCapable {
 
         void start() {
             admission.onCancel(this::cancel);
-            ApiError unavailable = unavailable();
-            if (unavailable != null) {
-                fail(new ApiException(unavailable));
-                return;
-            }
-            Optional<ApiException> shed = scheduler.refusalNow();
-            if (shed.isPresent()) {
-                fail(shed.get());
+            Optional<ApiException> refusal = refusalNow();
+            if (refusal.isPresent()) {
+                fail(refusal.get());
                 return;
             }
             CompletableFuture.supplyAsync(this::prepare, prepareExecutor)

@@ -178,11 +178,6 @@ final class SlotScheduler {
         return slots;
     }
 
-    /** Whether a request arriving now would be shed at once. */
-    boolean full() {
-        return refusalNow().isPresent();
-    }
-
     /**
      * The error a request arriving now would get at once, if any. Callers check it before tokenizing, so a
      * shed request costs microseconds rather than a trip through the prepare pool.

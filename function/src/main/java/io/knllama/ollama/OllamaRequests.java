@@ -32,8 +32,6 @@ import java.util.regex.Pattern;
  */
 public final class OllamaRequests {
 
-    static final int MAX_STOP = 16;
-    static final int MAX_STOP_LENGTH = 256;
     static final int MAX_EMBEDDING_INPUTS = 256;
     static final long MAX_TOKENS = 1_000_000;
     private static final String LATEST = ":latest";
@@ -268,12 +266,12 @@ public final class OllamaRequests {
                     + "tokens of context (set at deployment with KNLLAMA_MODEL_CONTEXT_SIZE); options.num_ctx %d cannot be "
                     + "honoured.").formatted(contextSize, n)));
         });
-        neutral(options, "typical_p", 1.0);
-        neutral(options, "tfs_z", 1.0);
-        neutral(options, "mirostat", 0.0);
+        options.neutralOnly("typical_p", 1.0);
+        options.neutralOnly("tfs_z", 1.0);
+        options.neutralOnly("mirostat", 0.0);
         options.number("mirostat_tau", 0, Double.MAX_VALUE);
         options.number("mirostat_eta", 0, Double.MAX_VALUE);
-        neutral(options, "repeat_last_n", 64.0);
+        options.neutralOnly("repeat_last_n", 64.0);
         if (options.bool("penalize_newline").orElse(false)) {
             throw new ApiException(new ApiError.Unsupported(options.path("penalize_newline"),
                     "'options.penalize_newline' is not supported by this server's llama.cpp build."));
@@ -295,48 +293,9 @@ public final class OllamaRequests {
                 options.floatNumber("presence_penalty", -2, 2).orElse(null),
                 options.floatNumber("frequency_penalty", -2, 2).orElse(null),
                 options.floatNumber("repeat_penalty", 0, 10).orElse(null),
-                stop(options),
+                options.stopSequences("stop"),
                 Map.of());
         return new Options(sampling, maxTokens);
-    }
-
-    /** An option the engine does not take, accepted only at the value that leaves sampling as it is. */
-    private static void neutral(RequestFields options, String name, double neutral) {
-        options.number(name, -Double.MAX_VALUE, Double.MAX_VALUE).filter(value -> value != neutral).ifPresent(value -> {
-            throw new ApiException(new ApiError.Unsupported(options.path(name), ("'%s' is not supported by this server; "
-                    + "leave it out or at %s.").formatted(options.path(name), neutral == Math.rint(neutral)
-                    ? Long.toString((long) neutral) : Double.toString(neutral))));
-        });
-    }
-
-    private static List<String> stop(RequestFields options) {
-        JsonNode stop = options.raw("stop");
-        List<String> sequences = new ArrayList<>();
-        if (stop == null) {
-            return sequences;
-        }
-        if (stop.isString()) {
-            sequences.add(stop.getStringValue());
-        } else if (stop.isArray()) {
-            for (RequestFields.Element element : options.array("stop").orElseThrow()) {
-                sequences.add(element.asString());
-            }
-        } else {
-            throw RequestFields.invalid(options.path("stop"), "Invalid type for 'options.stop': expected an array of strings, "
-                    + "but got " + RequestFields.kind(stop) + ".", "invalid_type");
-        }
-        if (sequences.size() > MAX_STOP) {
-            throw RequestFields.invalid(options.path("stop"), "'options.stop' may hold at most %d sequences.".formatted(MAX_STOP),
-                    "invalid_value");
-        }
-        for (String sequence : sequences) {
-            // An empty stop sequence would match at once and end every generation before it starts.
-            if (sequence.isEmpty() || sequence.length() > MAX_STOP_LENGTH) {
-                throw RequestFields.invalid(options.path("stop"), "Stop sequences must be 1 to %d characters long."
-                        .formatted(MAX_STOP_LENGTH), "invalid_value");
-            }
-        }
-        return sequences;
     }
 
     /** {@code "json"}, a JSON schema, or nothing (absent, null or {@code ""}). */

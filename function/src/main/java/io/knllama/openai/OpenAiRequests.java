@@ -27,8 +27,6 @@ import java.util.Set;
  */
 public final class OpenAiRequests {
 
-    static final int MAX_STOP = 16;
-    static final int MAX_STOP_LENGTH = 256;
     static final int MAX_LOGIT_BIAS = 1024;
     static final int MAX_EMBEDDING_INPUTS = 256;
     static final long MAX_TOKENS = 1_000_000;
@@ -260,37 +258,8 @@ public final class OpenAiRequests {
                 body.floatNumber("presence_penalty", -2, 2).orElse(null),
                 body.floatNumber("frequency_penalty", -2, 2).orElse(null),
                 body.floatNumber("repeat_penalty", 0, 10).orElse(null),
-                stop(body),
+                body.stopSequences("stop"),
                 logitBias(body));
-    }
-
-    private static List<String> stop(RequestFields body) {
-        JsonNode stop = body.raw("stop");
-        List<String> sequences = new ArrayList<>();
-        if (stop == null) {
-            return sequences;
-        }
-        if (stop.isString()) {
-            sequences.add(stop.getStringValue());
-        } else if (stop.isArray()) {
-            for (RequestFields.Element element : body.array("stop").orElseThrow()) {
-                sequences.add(element.asString());
-            }
-        } else {
-            throw RequestFields.invalid("stop", "Invalid type for 'stop': expected a string or an array of strings, but got "
-                    + RequestFields.kind(stop) + ".", "invalid_type");
-        }
-        if (sequences.size() > MAX_STOP) {
-            throw RequestFields.invalid("stop", "'stop' may hold at most %d sequences.".formatted(MAX_STOP), "invalid_value");
-        }
-        for (String sequence : sequences) {
-            // An empty stop sequence would match at once and end every generation before it starts.
-            if (sequence.isEmpty() || sequence.length() > MAX_STOP_LENGTH) {
-                throw RequestFields.invalid("stop", "Stop sequences must be 1 to %d characters long.".formatted(MAX_STOP_LENGTH),
-                        "invalid_value");
-            }
-        }
-        return sequences;
     }
 
     private static Map<Integer, Float> logitBias(RequestFields body) {

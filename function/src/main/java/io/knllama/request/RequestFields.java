@@ -17,6 +17,9 @@ import java.util.Set;
  */
 public final class RequestFields {
 
+    static final int MAX_STOP = 16;
+    static final int MAX_STOP_LENGTH = 256;
+
     private final JsonNode node;
     private final String path;
 
@@ -159,6 +162,49 @@ public final class RequestFields {
             elements.add(new Element(element, at(name) + "[" + i++ + "]"));
         }
         return Optional.of(elements);
+    }
+
+    /**
+     * Stop sequences, as OpenAI and Ollama take them: one string or an array of strings, each 1 to
+     * {@value #MAX_STOP_LENGTH} characters, at most {@value #MAX_STOP} of them; none when absent.
+     */
+    public List<String> stopSequences(String name) {
+        JsonNode stop = raw(name);
+        List<String> sequences = new ArrayList<>();
+        if (stop == null) {
+            return sequences;
+        }
+        if (stop.isString()) {
+            sequences.add(stop.getStringValue());
+        } else if (stop.isArray()) {
+            for (Element element : array(name).orElseThrow()) {
+                sequences.add(element.asString());
+            }
+        } else {
+            throw typeError(name, "a string or an array of strings", stop);
+        }
+        if (sequences.size() > MAX_STOP) {
+            throw invalid(at(name), "'%s' may hold at most %d sequences.".formatted(at(name), MAX_STOP), "invalid_value");
+        }
+        for (String sequence : sequences) {
+            // An empty stop sequence would match at once and end every generation before it starts.
+            if (sequence.isEmpty() || sequence.length() > MAX_STOP_LENGTH) {
+                throw invalid(at(name), "Stop sequences must be 1 to %d characters long.".formatted(MAX_STOP_LENGTH),
+                        "invalid_value");
+            }
+        }
+        return sequences;
+    }
+
+    /**
+     * A parameter this server does not implement, accepted only at the value that changes nothing
+     * (Ollama's {@code typical_p: 1}, for example), since clients send their defaults.
+     */
+    public void neutralOnly(String name, double neutral) {
+        number(name, -Double.MAX_VALUE, Double.MAX_VALUE).filter(value -> value != neutral).ifPresent(value -> {
+            throw new ApiException(new ApiError.Unsupported(at(name),
+                    "'%s' is not supported by this server; leave it out or at %s.".formatted(at(name), format(neutral))));
+        });
     }
 
     /** One array element: a value and where it is. */

@@ -198,8 +198,7 @@ class ContainerImagesTest {
 
     /** A private mount namespace with /proc mounted in the image root, and only the image's environment. */
     private static List<String> namespace(Path root, Map<String, String> env) {
-        // --kill-child: the JVM inside must not outlive this test when unshare is stopped
-        List<String> argv = new ArrayList<>(List.of("unshare", "--mount", "--kill-child=SIGTERM", "sh", "-c",
+        List<String> argv = new ArrayList<>(List.of("unshare", "--mount", "--fork", "sh", "-c",
                 "mount -t proc proc \"$0/proc\" && exec env -i \"$@\"", root.toString()));
         env.forEach((name, value) -> argv.add(name + "=" + value));
         return argv;
