@@ -34,8 +34,8 @@ public record ModelFile(
         } catch (GgufException e) {
             throw new ModelFileException("%s is not a usable GGUF model: %s".formatted(path, e.getMessage()));
         } catch (java.nio.file.NoSuchFileException e) {
-            throw new ModelFileException("model file %s does not exist; set KNLLAMA_MODEL_PATH to a GGUF file "
-                    + "(locally: ./scripts/fetch-model.sh prints one)".formatted(path));
+            throw new ModelFileException(("model file %s does not exist; set KNLLAMA_MODEL_PATH to a GGUF file "
+                    + "(locally: ./scripts/fetch-model.sh prints one)").formatted(path));
         } catch (IOException e) {
             throw new ModelFileException("cannot read model file %s: %s".formatted(path, e));
         }

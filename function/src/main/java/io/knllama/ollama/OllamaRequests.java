@@ -340,8 +340,8 @@ public final class OllamaRequests {
         }
         String value = keepAlive.getStringValue().strip();
         if (!GO_DURATION.matcher(value).matches()) {
-            throw RequestFields.invalid("keep_alive", "Invalid value for 'keep_alive': \"%s\" is not a duration such as \"5m\", "
-                    + "\"1h30m\" or \"-1\".".formatted(value), "invalid_value");
+            throw RequestFields.invalid("keep_alive", ("Invalid value for 'keep_alive': \"%s\" is not a duration such as \"5m\", "
+                    + "\"1h30m\" or \"-1\".").formatted(value), "invalid_value");
         }
         return ZERO_DURATION.matcher(value).matches();
     }

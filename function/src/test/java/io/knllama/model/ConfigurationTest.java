@@ -73,7 +73,7 @@ class ConfigurationTest {
 
     @Test
     void a_model_file_that_does_not_exist_says_how_to_get_one() throws Exception {
-        assertThat(loadFailure(dir.resolve("absent.gguf"))).contains("does not exist").contains("KNLLAMA_MODEL_PATH");
+        assertThat(loadFailure(dir.resolve("absent.gguf"))).contains("absent.gguf does not exist").contains("KNLLAMA_MODEL_PATH");
     }
 
     @Test

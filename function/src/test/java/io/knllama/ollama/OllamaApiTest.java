@@ -260,7 +260,7 @@ class OllamaApiTest {
         refused.put(chat(",\"options\":{\"temprature\":0.5}"), "'options.temprature' is not an Ollama option");
         refused.put(chat(",\"options\":{\"num_predict\":0}"), "options.num_predict");
         refused.put(chat(",\"options\":{\"temperature\":\"hot\"}"), "options.temperature");
-        refused.put(chat(",\"keep_alive\":\"forever\""), "keep_alive");
+        refused.put(chat(",\"keep_alive\":\"forever\""), "\"forever\" is not a duration");
         refused.put(chat(",\"format\":\"yaml\""), "format");
         refused.put(chat(",\"stream\":\"yes\""), "stream");
         refused.put(chat(",\"format\":{\"type\":\"string\",\"pattern\":\"a+\"}"), "pattern");
