@@ -5,16 +5,16 @@ import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.net.JarURLConnection;
+import java.net.URL;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFileAttributeView;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.Locale;
+import java.util.zip.CRC32;
 
 /**
  * Puts llama.cpp's JNI library where the binding will find it, before the binding looks for itself.
@@ -22,7 +22,7 @@ import java.util.Locale;
  * <p>Left alone, the binding copies {@code libjllama.so} over {@code $TMPDIR/libjllama.so} on every start and
  * first deletes every file in {@code $TMPDIR} whose name starts with "llama" or "jllama". Two processes
  * starting together then overwrite the library the other is loading, and a model saved as
- * {@code /tmp/llama-….gguf} disappears. Here the library goes to a directory named after its SHA-256, written
+ * {@code /tmp/llama-….gguf} disappears. Here the library goes to a directory named after its checksum, written
  * under a temporary name and moved into place, so concurrent starts agree and later starts reuse it; and the
  * binding's clean-up is pointed at that directory, where it finds nothing of ours to delete.
  *
@@ -44,15 +44,32 @@ final class NativeLibrary {
         }
         String name = System.mapLibraryName("jllama");
         String resource = "/de/kherud/llama/%s/%s/%s".formatted(os(), arch(), name);
-        try (InputStream in = NativeLibrary.class.getResourceAsStream(resource)) {
-            if (in == null) {
-                return; // the binding will report what it cannot find
+        URL url = NativeLibrary.class.getResource(resource);
+        if (url == null) {
+            return; // the binding will report what it cannot find
+        }
+        try {
+            // Named after the library's CRC-32 and size, which the jar's directory holds: a start that finds it
+            // already extracted reads nothing more. Outside a jar, both come from the bytes.
+            byte[] library = null;
+            long crc;
+            long size;
+            if (url.openConnection() instanceof JarURLConnection jar && jar.getJarEntry().getCrc() != -1) {
+                crc = jar.getJarEntry().getCrc();
+                size = jar.getJarEntry().getSize();
+            } else {
+                library = read(url);
+                CRC32 checksum = new CRC32();
+                checksum.update(library);
+                crc = checksum.getValue();
+                size = library.length;
             }
-            byte[] library = in.readAllBytes();
-            Path base = Path.of(System.getProperty("java.io.tmpdir"));
-            Path directory = base.resolve("knllama-native-" + sha256(library).substring(0, 16));
+            Path directory = Path.of(System.getProperty("java.io.tmpdir")).resolve("knllama-native-%08x%08x".formatted(crc, size));
             Path target = directory.resolve(name);
-            if (!Files.isRegularFile(target) || Files.size(target) != library.length) {
+            if (!Files.isRegularFile(target) || Files.size(target) != size) {
+                if (library == null) {
+                    library = read(url);
+                }
                 Files.createDirectories(directory);
                 Path partial = Files.createTempFile(directory, ".partial-", ".tmp");
                 try {
@@ -102,11 +119,9 @@ final class NativeLibrary {
         };
     }
 
-    private static String sha256(byte[] bytes) {
-        try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
+    private static byte[] read(URL url) throws IOException {
+        try (InputStream in = url.openStream()) {
+            return in.readAllBytes();
         }
     }
 }
