@@ -136,6 +136,16 @@ func parseCommand(args []string) (command, error) {
 	return c, nil
 }
 
+// keyValues reads a repeated KEY=VALUE flag (--filter, --ce-override) as a map.
+func (c command) keyValues(name string) map[string]string {
+	values := map[string]string{}
+	for _, kv := range c.flags[name] {
+		k, v, _ := strings.Cut(kv, "=")
+		values[k] = v
+	}
+	return values
+}
+
 func (c command) flag(name string) string {
 	if values := c.flags[name]; len(values) == 1 {
 		return values[0]
@@ -182,12 +192,7 @@ func compareCommand(c command, objects map[string]any, namespace string) (string
 			return "", fmt.Errorf("no %s in the manifests", key)
 		}
 		differ("broker", c.flag("--broker"), t.Spec.Broker)
-		filter := map[string]string{}
-		for _, kv := range c.flags["--filter"] {
-			k, v, _ := strings.Cut(kv, "=")
-			filter[k] = v
-		}
-		differ("filter", filter, map[string]string(t.Spec.Filter.Attributes))
+		differ("filter", c.keyValues("--filter"), map[string]string(t.Spec.Filter.Attributes))
 		sink := "ksvc:" + t.Spec.Subscriber.Ref.Name
 		if t.Spec.Subscriber.URI != nil {
 			sink = fmt.Sprintf("http://%s.%s.svc.cluster.local%s", t.Spec.Subscriber.Ref.Name, namespace, t.Spec.Subscriber.URI.String())
@@ -205,12 +210,7 @@ func compareCommand(c command, objects map[string]any, namespace string) (string
 			problems = append(problems, "data: not JSON")
 		}
 		differ("data", knData, yamlData)
-		overrides := map[string]string{}
-		for _, kv := range c.flags["--ce-override"] {
-			k, v, _ := strings.Cut(kv, "=")
-			overrides[k] = v
-		}
-		differ("ce overrides", overrides, p.Spec.CloudEventOverrides.Extensions)
+		differ("ce overrides", c.keyValues("--ce-override"), p.Spec.CloudEventOverrides.Extensions)
 		differ("sink", c.flag("--sink"), "broker:"+p.Spec.Sink.Ref.Name)
 	case "source binding":
 		key = "SinkBinding/" + c.name
