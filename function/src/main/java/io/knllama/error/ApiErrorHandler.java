@@ -4,6 +4,7 @@ import io.micronaut.context.annotation.Replaces;
 import io.micronaut.http.HttpRequest;
 import io.micronaut.http.HttpResponse;
 import io.micronaut.http.HttpStatus;
+import io.micronaut.http.MediaType;
 import io.micronaut.http.MutableHttpResponse;
 import io.micronaut.http.annotation.Produces;
 import io.micronaut.http.server.exceptions.ExceptionHandler;
@@ -37,17 +38,23 @@ final class ApiErrorHandler implements ExceptionHandler<ApiException, HttpRespon
 
     @Override
     public HttpResponse<?> handle(HttpRequest request, ApiException exception) {
-        return rendererFor(request).render(exception.error());
+        ApiError error = exception.error();
+        return respond(request, error, HttpResponse.status(HttpStatus.valueOf(error.status())));
     }
 
     @Override
-    @SuppressWarnings("unchecked")
     public MutableHttpResponse<Object> processResponse(ErrorContext context, MutableHttpResponse<?> response) {
-        MutableHttpResponse<?> rendered = rendererFor(context.getRequest()).render(fromFramework(context, response.status()));
-        response.body(rendered.body());
-        rendered.getHeaders().forEach((name, values) -> values.forEach(value -> response.header(name, value)));
-        response.contentType(rendered.getContentType().orElseThrow());
-        return (MutableHttpResponse<Object>) response;
+        return respond(context.getRequest(), fromFramework(context, response.status()), response);
+    }
+
+    @SuppressWarnings("unchecked")
+    private MutableHttpResponse<Object> respond(HttpRequest<?> request, ApiError error, MutableHttpResponse<?> response) {
+        MutableHttpResponse<Object> json = ((MutableHttpResponse<Object>) response).body(rendererFor(request).body(error))
+                .contentType(MediaType.APPLICATION_JSON_TYPE);
+        if (error.retryAfter() != null) {
+            json.header("Retry-After", Long.toString(Math.max(1, (error.retryAfter().toMillis() + 999) / 1000)));
+        }
+        return json;
     }
 
     private ErrorRenderer rendererFor(HttpRequest<?> request) {

@@ -1,7 +1,5 @@
 package io.knllama.error;
 
-import io.micronaut.http.MutableHttpResponse;
-
 /**
  * Renders an {@link ApiError} in one API's wire shape. Each API contributes one; the request's path
  * picks it (the longest matching {@link #pathPrefix()}).
@@ -11,6 +9,6 @@ public interface ErrorRenderer {
     /** Requests under this path speak this renderer's API; {@code "/"} is the fallback. */
     String pathPrefix();
 
-    /** The complete response: status, headers (Retry-After where it applies) and body. */
-    MutableHttpResponse<?> render(ApiError error);
+    /** The error's body in this API's shape, sent as JSON; status and Retry-After come from the error. */
+    Object body(ApiError error);
 }

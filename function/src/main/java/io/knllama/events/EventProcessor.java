@@ -98,12 +98,10 @@ final class EventProcessor {
 
     private Mono<CloudEvent> batch(CloudEvent event) {
         List<BatchItem> items = batchItems(data(event));
-        if (engine.saturated()) {
-            throw new ApiException(engine.ready()
-                    ? new ApiError.Overloaded("The engine is saturated; retry the batch later.", Duration.ofSeconds(5))
-                    : new ApiError.Unavailable("The engine is not serving yet (or any more); retry the batch.",
-                            Duration.ofSeconds(1), "not_ready"));
-        }
+        // Declined whole, up front, when a single request would be: the broker redelivers it later.
+        engine.refusalNow().ifPresent(refusal -> {
+            throw refusal;
+        });
         Instant deadline = Instant.now().plus(properties.batchTimeout());
         long started = System.nanoTime();
         return Flux.fromIterable(items)
@@ -127,7 +125,7 @@ final class EventProcessor {
     /** One item's result; never an error signal: a failure becomes the item's error. */
     private Mono<BatchResult.Item> item(String batchId, BatchItem item, Instant deadline) {
         return Mono.defer(() -> {
-                    String at = "requests[" + item.customId() + "].body";
+                    String at = "requests[" + item.customId() + "].body.";
                     if (item.url().equals("/v1/completions")) {
                         OpenAiRequests.Text request = completion(item.body(), at);
                         return complete.apply(request.generation())

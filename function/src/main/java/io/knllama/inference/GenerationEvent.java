@@ -19,7 +19,12 @@ public sealed interface GenerationEvent {
         /** The model ended its answer, or a stop sequence matched. */
         STOP,
         /** The token limit (or the request's time limit) was reached. */
-        LENGTH
+        LENGTH;
+
+        /** As OpenAI's {@code finish_reason} and Ollama's {@code done_reason} both spell it. */
+        public String wireName() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
     }
 
     /**

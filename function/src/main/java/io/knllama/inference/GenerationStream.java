@@ -5,9 +5,8 @@ import reactor.core.publisher.Flux;
 /**
  * A generation that has been admitted to a slot and is running.
  *
- * @param promptTokens tokens in the rendered prompt
- * @param events       the generated text and the closing {@link GenerationEvent.Finished}; cancelling the
- *                     subscription stops the generation and frees its slot. Subscribe once.
+ * @param events the generated text and the closing {@link GenerationEvent.Finished}; cancelling the
+ *               subscription stops the generation and frees its slot. Subscribe once.
  */
-public record GenerationStream(int promptTokens, Flux<GenerationEvent> events) {
+public record GenerationStream(Flux<GenerationEvent> events) {
 }

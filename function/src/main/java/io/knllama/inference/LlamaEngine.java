@@ -228,14 +228,6 @@ public final class LlamaEngine implements GracefulShutdownCapable {
         return state == State.READY;
     }
 
-    /**
-     * Whether a request arriving now would be refused at once (all slots busy and the queue full, or
-     * not serving). Lets a caller with much work, such as a batch, decline it up front instead.
-     */
-    public boolean saturated() {
-        return refusalNow().isPresent();
-    }
-
     /** Generations that can run at once. */
     public int slots() {
         return scheduler.slots();
@@ -283,8 +275,10 @@ public final class LlamaEngine implements GracefulShutdownCapable {
                     lease.cancel(false);
                 }
             });
+            var tokens = new java.util.concurrent.atomic.AtomicInteger();
             CompletableFuture.supplyAsync(() -> countEmbeddingTokens(inputs), prepareExecutor)
                     .thenCompose(counted -> {
+                        tokens.set(counted);
                         CompletableFuture<SlotScheduler.Lease> lease = scheduler.acquire();
                         pending.set(lease);
                         if (cancelled.get()) {
@@ -294,45 +288,50 @@ public final class LlamaEngine implements GracefulShutdownCapable {
                     })
                     .whenComplete((lease, failure) -> {
                         if (failure != null) {
-                            Throwable cause = failure instanceof CompletionException && failure.getCause() != null
-                                    ? failure.getCause() : failure;
+                            Throwable cause = unwrap(failure);
                             sink.error(cause instanceof ApiException ? cause
                                     : new ApiException(new ApiError.EngineFailure("The engine failed: " + cause)));
                         } else if (cancelled.get()) {
                             lease.release();
                         } else {
-                            slotExecutor.execute(() -> {
-                                try {
-                                    sink.success(embedAll(inputs, lease));
-                                } catch (ApiException e) {
-                                    sink.error(e);
-                                }
-                            });
+                            try {
+                                slotExecutor.execute(() -> {
+                                    try {
+                                        sink.success(embedAll(inputs, tokens.get(), lease));
+                                    } catch (ApiException e) {
+                                        sink.error(e);
+                                    }
+                                });
+                            } catch (RejectedExecutionException shutDown) {
+                                lease.release();
+                                sink.error(new ApiException(unavailable()));
+                            }
                         }
                     });
         });
     }
 
+    /** Checks each input fits and returns the tokens they take together. */
     private int countEmbeddingTokens(List<String> inputs) {
         Loaded llama = loaded.join();
         int limit = Math.min(contextPerSlot, engineProperties.batchSize());
+        int total = 0;
         for (int i = 0; i < inputs.size(); i++) {
             int tokens = promptTokens(llama, inputs.get(i));
             if (tokens > limit) {
                 throw new ApiException(new ApiError.ContextLengthExceeded("input[" + i + "]", tokens, 0, limit));
             }
+            total += tokens;
         }
-        return inputs.size();
+        return total;
     }
 
-    private Embeddings embedAll(List<String> inputs, SlotScheduler.Lease lease) {
+    private Embeddings embedAll(List<String> inputs, int tokens, SlotScheduler.Lease lease) {
         try {
             Loaded llama = loaded.join();
             List<float[]> vectors = new ArrayList<>(inputs.size());
-            int tokens = 0;
             for (String input : inputs) {
                 vectors.add(llama.model().embed(NativeText.wellFormed(input)));
-                tokens += promptTokens(llama, input);
             }
             metrics.embedded(tokens);
             return new Embeddings(vectors, tokens);
@@ -350,9 +349,10 @@ public final class LlamaEngine implements GracefulShutdownCapable {
 
     /**
      * Why a request arriving now would be refused at once (not serving, or every slot and queue place
-     * taken), checked before any work is done for it.
+     * taken), checked before any work is done for it. A caller with much work, such as a batch, uses it
+     * to decline the whole of it up front.
      */
-    private Optional<ApiException> refusalNow() {
+    public Optional<ApiException> refusalNow() {
         ApiError unavailable = unavailable();
         return unavailable != null ? Optional.of(new ApiException(unavailable)) : scheduler.refusalNow();
     }
@@ -363,10 +363,13 @@ public final class LlamaEngine implements GracefulShutdownCapable {
             case LOADING -> loaded.isCompletedExceptionally()
                     ? new ApiError.EngineFailure("The model could not be loaded: " + loadFailure().orElse("see the server log"))
                     : new ApiError.Unavailable("The model is still loading; retry in a moment.", LOADING_RETRY, "model_loading");
-            case DRAINING, CLOSED -> new ApiError.Unavailable(
-                    "The server is shutting down and takes no new requests; retry, another instance will answer.",
-                    Duration.ofSeconds(1), "shutting_down");
+            case DRAINING, CLOSED -> SlotScheduler.shuttingDown().error();
         };
+    }
+
+    /** The failure itself, not the CompletionException a CompletableFuture stage wraps it in. */
+    private static Throwable unwrap(Throwable failure) {
+        return failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
     }
 
     private static int promptTokens(Loaded llama, String text) {
@@ -443,7 +446,7 @@ public final class LlamaEngine implements GracefulShutdownCapable {
         }
 
         private void fail(Throwable failure) {
-            Throwable cause = failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
+            Throwable cause = unwrap(failure);
             if (cause instanceof CancellationException) {
                 metrics.outcome(Outcome.CANCELLED);
                 return;
@@ -520,7 +523,7 @@ public final class LlamaEngine implements GracefulShutdownCapable {
             try {
                 LlamaModel llama = loaded.join().model();
                 streaming = true;
-                admission.success(new GenerationStream(prepared.promptTokens(), events.asFlux().doOnCancel(this::cancel)));
+                admission.success(new GenerationStream(events.asFlux().doOnCancel(this::cancel)));
                 LlamaIterator outputs = llama.generate(parameters(prepared)).iterator();
                 while (outputs.hasNext()) {
                     if (cancelled) {

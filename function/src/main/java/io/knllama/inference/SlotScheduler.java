@@ -229,7 +229,7 @@ final class SlotScheduler {
                 : estimate.compareTo(MAX_RETRY_AFTER) > 0 ? MAX_RETRY_AFTER : estimate;
     }
 
-    private static ApiException shuttingDown() {
+    static ApiException shuttingDown() {
         return new ApiException(new ApiError.Unavailable(
                 "The server is shutting down and takes no new requests; retry, another instance will answer.",
                 Duration.ofSeconds(1), "shutting_down"));

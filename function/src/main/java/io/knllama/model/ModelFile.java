@@ -9,15 +9,13 @@ import java.util.Optional;
 
 /**
  * A model file that passed the GGUF check, with the facts the engine needs before (and without)
- * asking llama.cpp: architecture, shapes, tokenizer flags, chat template.
+ * asking llama.cpp: architecture, vocabulary size, tokenizer flags, chat template.
  */
 public record ModelFile(
         Path path,
         long sizeBytes,
         String architecture,
         String name,
-        long trainedContext,
-        long embeddingLength,
         long vocabularySize,
         boolean addsBos,
         Optional<String> chatTemplate) {
@@ -46,8 +44,6 @@ public record ModelFile(
                 gguf.fileSize(),
                 arch,
                 gguf.string("general.name").orElse(arch),
-                gguf.integer(arch + ".context_length").orElse(0),
-                gguf.integer(arch + ".embedding_length").orElse(0),
                 gguf.value("tokenizer.ggml.tokens").map(GgufFile.MetadataValue::length).orElse(0L),
                 // llama.cpp's default when the flag is absent: SentencePiece vocabularies add BOS, others do not
                 gguf.bool("tokenizer.ggml.add_bos_token").orElse("llama".equals(tokenizer)),

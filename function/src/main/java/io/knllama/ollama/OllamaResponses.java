@@ -101,23 +101,16 @@ public final class OllamaResponses {
 
     private static ChatResponse chatDone(String model, Instant now, String text, FinishReason reason, Usage usage,
                                          Timings timings, long loadNanos) {
-        return new ChatResponse(model, timestamp(now), new ChatResponse.Message(ASSISTANT, text), true, doneReason(reason),
+        return new ChatResponse(model, timestamp(now), new ChatResponse.Message(ASSISTANT, text), true, reason.wireName(),
                 timings.total().toNanos(), loadNanos, usage.promptTokens(), timings.promptEval().toNanos(),
                 usage.completionTokens(), timings.generation().toNanos());
     }
 
     private static GenerateResponse generateDone(String model, Instant now, String text, FinishReason reason, Usage usage,
                                                  Timings timings, long loadNanos) {
-        return new GenerateResponse(model, timestamp(now), text, true, doneReason(reason), timings.total().toNanos(),
+        return new GenerateResponse(model, timestamp(now), text, true, reason.wireName(), timings.total().toNanos(),
                 loadNanos, usage.promptTokens(), timings.promptEval().toNanos(), usage.completionTokens(),
                 timings.generation().toNanos());
-    }
-
-    static String doneReason(FinishReason reason) {
-        return switch (reason) {
-            case STOP -> "stop";
-            case LENGTH -> "length";
-        };
     }
 
     /** Ollama's vectors from {@code /api/embed} have unit length; so do these. */

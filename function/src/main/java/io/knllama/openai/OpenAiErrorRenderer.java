@@ -2,10 +2,6 @@ package io.knllama.openai;
 
 import io.knllama.error.ApiError;
 import io.knllama.error.ErrorRenderer;
-import io.micronaut.http.HttpResponse;
-import io.micronaut.http.HttpStatus;
-import io.micronaut.http.MediaType;
-import io.micronaut.http.MutableHttpResponse;
 import jakarta.inject.Singleton;
 
 /** OpenAI's error shape, for the OpenAI API and, as the fallback, for every path no other API claims. */
@@ -18,13 +14,7 @@ final class OpenAiErrorRenderer implements ErrorRenderer {
     }
 
     @Override
-    public MutableHttpResponse<?> render(ApiError error) {
-        MutableHttpResponse<ErrorBody> response = HttpResponse.<ErrorBody>status(HttpStatus.valueOf(error.status()))
-                .body(ErrorBody.of(error))
-                .contentType(MediaType.APPLICATION_JSON_TYPE);
-        if (error.retryAfter() != null) {
-            response.header("Retry-After", Long.toString(Math.max(1, (error.retryAfter().toMillis() + 999) / 1000)));
-        }
-        return response;
+    public Object body(ApiError error) {
+        return ErrorBody.of(error);
     }
 }

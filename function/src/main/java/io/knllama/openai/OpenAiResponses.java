@@ -3,7 +3,6 @@ package io.knllama.openai;
 import io.knllama.error.ApiException;
 import io.knllama.inference.Completion;
 import io.knllama.inference.GenerationEvent;
-import io.knllama.inference.GenerationEvent.FinishReason;
 import io.knllama.inference.GenerationStream;
 import io.knllama.inference.LlamaEngine;
 import io.knllama.inference.ModelInfo;
@@ -40,7 +39,7 @@ public final class OpenAiResponses {
     public static ChatCompletion chat(Header header, Completion completion) {
         return new ChatCompletion(header.id(), "chat.completion", header.created(), header.model(), FINGERPRINT,
                 List.of(new ChatCompletion.Choice(0, new ChatCompletion.Message("assistant", completion.text(), null), null,
-                        finishReason(completion.finishReason()))),
+                        completion.finishReason().wireName())),
                 UsageBody.of(completion.usage()));
     }
 
@@ -49,7 +48,7 @@ public final class OpenAiResponses {
             case GenerationEvent.Token token -> List.of(Event.of(chatChunk(header, new ChatCompletionChunk.Delta(null, token.text()), null)));
             case GenerationEvent.Finished finished -> {
                 List<Event<?>> last = new ArrayList<>(2);
-                last.add(Event.of(chatChunk(header, new ChatCompletionChunk.Delta(null, null), finishReason(finished.reason()))));
+                last.add(Event.of(chatChunk(header, new ChatCompletionChunk.Delta(null, null), finished.reason().wireName())));
                 if (includeUsage) {
                     last.add(Event.of(new ChatCompletionChunk(header.id(), "chat.completion.chunk", header.created(),
                             header.model(), FINGERPRINT, List.of(), UsageBody.of(finished.usage()))));
@@ -69,7 +68,7 @@ public final class OpenAiResponses {
     public static TextCompletion text(Header header, Completion completion, String echo) {
         String text = echo == null ? completion.text() : echo + completion.text();
         return new TextCompletion(header.id(), "text_completion", header.created(), header.model(), FINGERPRINT,
-                List.of(new TextCompletion.Choice(text, 0, null, finishReason(completion.finishReason()))),
+                List.of(new TextCompletion.Choice(text, 0, null, completion.finishReason().wireName())),
                 UsageBody.of(completion.usage()));
     }
 
@@ -78,7 +77,7 @@ public final class OpenAiResponses {
             case GenerationEvent.Token token -> List.of(Event.of(textChunk(header, token.text(), null)));
             case GenerationEvent.Finished finished -> {
                 List<Event<?>> last = new ArrayList<>(2);
-                last.add(Event.of(textChunk(header, "", finishReason(finished.reason()))));
+                last.add(Event.of(textChunk(header, "", finished.reason().wireName())));
                 if (includeUsage) {
                     last.add(Event.of(new TextCompletion(header.id(), "text_completion", header.created(), header.model(),
                             FINGERPRINT, List.of(), UsageBody.of(finished.usage()))));
@@ -125,12 +124,5 @@ public final class OpenAiResponses {
         ByteBuffer bytes = ByteBuffer.allocate(4 * vector.length).order(ByteOrder.LITTLE_ENDIAN);
         bytes.asFloatBuffer().put(vector);
         return Base64.getEncoder().encodeToString(bytes.array());
-    }
-
-    static String finishReason(FinishReason reason) {
-        return switch (reason) {
-            case STOP -> "stop";
-            case LENGTH -> "length";
-        };
     }
 }

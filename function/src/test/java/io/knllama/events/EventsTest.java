@@ -157,6 +157,7 @@ class EventsTest {
         assertThat(items.get(1).get("error").get("param").getStringValue()).isEqualTo("temperature");
         assertThat(items.get(2).get("response").get("body").get("object").getStringValue()).isEqualTo("text_completion");
         assertThat(items.get(3).get("error").get("message").getStringValue()).contains("gpt-4o");
+        assertThat(items.get(3).get("error").get("param").getStringValue()).isEqualTo("requests[wrong-model].body.model");
     }
 
     @Test

@@ -29,7 +29,7 @@ class OllamaResponsesTest {
         Flux<GenerationEvent> events = Flux.concat(Flux.just(new GenerationEvent.Token("he")),
                 Flux.error(new ApiException(new ApiError.EngineFailure("the engine failed"))));
 
-        List<Object> objects = OllamaResponses.chatStream("m", new GenerationStream(3, events), CLOCK, 0).collectList().block();
+        List<Object> objects = OllamaResponses.chatStream("m", new GenerationStream(events), CLOCK, 0).collectList().block();
 
         assertThat(objects).hasSize(2);
         assertThat(objects.get(0)).isInstanceOf(ChatResponse.class);
@@ -44,7 +44,7 @@ class OllamaResponsesTest {
         Flux<GenerationEvent> events = Flux.just(new GenerationEvent.Finished(GenerationEvent.FinishReason.LENGTH,
                 new GenerationEvent.Usage(7, 9), timings));
 
-        GenerateResponse done = (GenerateResponse) OllamaResponses.generateStream("m", new GenerationStream(7, events), CLOCK,
+        GenerateResponse done = (GenerateResponse) OllamaResponses.generateStream("m", new GenerationStream(events), CLOCK,
                 5_000_000L).blockLast();
 
         assertThat(done.done()).isTrue();
