@@ -49,6 +49,17 @@ class ApiKeyTest {
     }
 
     @Test
+    void events_need_the_key_at_the_root_as_on_their_own_routes_while_the_chat_page_stays_open() {
+        String event = "{\"specversion\":\"1.0\",\"id\":\"e1\",\"source\":\"/test\",\"type\":\"io.knllama.prompt.v1\","
+                + "\"data\":{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}}";
+        Map<String, String> structured = Map.of("Content-Type", "application/cloudevents+json");
+
+        assertThat(server.post("/", event, structured).status()).isEqualTo(401);
+        assertThat(server.post("/events", event, structured).status()).isEqualTo(401);
+        assertThat(server.get("/").status()).isEqualTo(200);
+    }
+
+    @Test
     void leaves_health_and_metrics_open_for_the_platform() {
         assertThat(server.get("/health/readiness").status()).isEqualTo(200);
         assertThat(server.get("/health/liveness").status()).isEqualTo(200);
