@@ -170,7 +170,7 @@ public final class HttpFetcher {
         /** What the first response said the file is; a later one that disagrees means it changed. */
         private Optional<Sha256> advertised = Optional.empty();
         private Optional<String> validator = Optional.empty();
-        private boolean started;
+        /** Checked once, from X-Linked-Size before the redirect or from the first body's length. */
         private boolean spaceChecked;
         private boolean commitLogged;
         private Progress progress;
@@ -234,8 +234,7 @@ public final class HttpFetcher {
                 if (total < 0) {
                     total = exchange.advertisedSize().orElse(-1);
                 }
-                if (!started) {
-                    started = true;
+                if (progress == null) { // the first response with a body: the download starts
                     checkSpace(total);
                     String from = redacted(exchange.uri()).equals(label) ? "" : " from " + redacted(exchange.uri());
                     log.info("downloading %s%s (%s%s)".formatted(label, from,
@@ -292,10 +291,11 @@ public final class HttpFetcher {
                 if (status == 200 || status == 206 || status == 416) {
                     return new Exchange(uri, status, headers, response.body(), linkedSha, linkedSize);
                 }
-                String detail = Refusals.detail(response);
                 if (isRedirect(status)) {
+                    close(response);
+                    URI answered = uri;
                     String next = headers.firstValue("location").orElseThrow(() -> new SourceException(
-                            "%s answered %d without a Location header: the server or mirror is misconfigured".formatted(redacted(location.uri()), status)));
+                            "%s answered %d without a Location header: the server or mirror is misconfigured".formatted(redacted(answered), status)));
                     if (hop >= policy.maxRedirects()) {
                         throw new SourceException("%s redirected more than %d times (last to %s): the server or mirror is misconfigured"
                                 .formatted(redacted(location.uri()), policy.maxRedirects(), redacted(uri)));
@@ -307,6 +307,7 @@ public final class HttpFetcher {
                     }
                     continue;
                 }
+                String detail = Refusals.detail(response);
                 if (status == 408 || status == 429 || status >= 500) {
                     Optional<Duration> retryAfter = RetryPolicy.parseRetryAfter(headers.firstValue("retry-after").orElse(null), clock.instant());
                     throw new Retry("HTTP " + status + " from " + uri.getHost() + detail, retryAfter);

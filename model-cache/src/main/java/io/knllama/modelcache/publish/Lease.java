@@ -32,10 +32,10 @@ public final class Lease implements AutoCloseable {
     private long beats;
     private boolean held = true;
 
-    Lease(Path path, String owner, String content, Duration heartbeat, Log log, Clock clock) {
+    Lease(Path path, String owner, Instant acquired, String content, Duration heartbeat, Log log, Clock clock) {
         this.path = path;
         this.owner = owner;
-        this.acquired = clock.instant();
+        this.acquired = acquired;
         this.written = content;
         this.log = log;
         this.clock = clock;

@@ -13,6 +13,7 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.HexFormat;
 import java.util.Optional;
 import java.util.concurrent.ThreadLocalRandom;
@@ -106,13 +107,14 @@ public final class VolumeLock {
     }
 
     private Optional<Lease> create() throws IOException {
-        String content = Lease.content(owner, clock.instant(), 0, clock.instant());
+        Instant now = clock.instant();
+        String content = Lease.content(owner, now, 0, now);
         try {
             Files.writeString(path, content, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
         } catch (FileAlreadyExistsException held) {
             return Optional.empty();
         }
-        return Optional.of(new Lease(path, owner, content, staleAfter.dividedBy(6), log, clock));
+        return Optional.of(new Lease(path, owner, now, content, staleAfter.dividedBy(6), log, clock));
     }
 
     private boolean takeOver(String stale) throws IOException {

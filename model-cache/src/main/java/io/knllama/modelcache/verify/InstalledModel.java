@@ -87,9 +87,10 @@ public final class InstalledModel {
 
     /** Hashes a file on the volume, with progress lines for a large one. */
     public Sha256 hash(Path file) throws IOException {
-        Progress progress = Progress.start(log, "verifying " + file.getFileName(), 0, Files.size(file), nanoTime);
+        long size = Files.size(file);
+        Progress progress = Progress.start(log, "verifying " + file.getFileName(), 0, size, nanoTime);
         Sha256 sha256 = Sha256.ofFile(file, progress::update);
-        progress.finish(Files.size(file), "hashed");
+        progress.finish(size, "hashed");
         return sha256;
     }
 }

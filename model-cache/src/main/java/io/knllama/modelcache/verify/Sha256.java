@@ -83,11 +83,6 @@ public record Sha256(String hex) {
         return of(digest);
     }
 
-    /** The first 12 digits, enough to tell digests apart in a log line. */
-    public String abbreviated() {
-        return hex.substring(0, 12);
-    }
-
     @Override
     public String toString() {
         return "sha256:" + hex;
