@@ -8,6 +8,7 @@
 # staging directory that becomes /app, with the runtime the image carries (scripts/image-base.sh).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib/serve.sh"
 
 usage() {
   cat >&2 <<USAGE
@@ -42,7 +43,7 @@ if [[ "${KNLLAMA_AOT_SKIP:-false}" == "true" ]]; then
 fi
 
 model="${KNLLAMA_MODEL_PATH:-$("$KNLLAMA_ROOT/scripts/fetch-model.sh")}"
-port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+port="$(free_port)"
 # shellcheck disable=SC2206 # a list of options
 options=(${KNLLAMA_AOT_JVM_OPTIONS:-})
 log "training the AOT cache on $(basename "$model") with: ${options[*]}"
@@ -57,12 +58,7 @@ pid=$!
 trap 'kill -9 $pid 2>/dev/null || true' EXIT
 
 base="http://127.0.0.1:$port"
-for _ in $(seq 1 600); do
-  curl -sf "$base/health/readiness" >/dev/null && break
-  kill -0 $pid 2>/dev/null || { cat "$out/training.log" >&2; die "the training run exited early"; }
-  sleep 0.1
-done
-curl -sf "$base/health/readiness" >/dev/null || die "the training run did not become ready"
+wait_ready "$base" 60 "$pid" "$out/training.log"
 
 id="$(basename "$model" .gguf)"
 chat() { curl -s "$base/v1/chat/completions" -H 'Content-Type: application/json' -d "$1" >/dev/null; }

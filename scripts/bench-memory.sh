@@ -5,6 +5,7 @@
 # against the model file's size, after start-up and after a burst of requests.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib/serve.sh"
 
 usage() {
   cat >&2 <<USAGE
@@ -26,7 +27,7 @@ runtime="$KNLLAMA_ROOT/target/image-base/runtime/opt/java"
 slots="${KNLLAMA_ENGINE_SLOTS:-2}" context="${KNLLAMA_MODEL_CONTEXT_SIZE:-4096}" requests="${REQUESTS:-20}"
 out="${KNLLAMA_BENCH_OUT:-$KNLLAMA_ROOT/target/bench}"
 mkdir -p "$out"
-port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+port="$(free_port)"
 
 (
   cd "$app/app"
@@ -38,8 +39,7 @@ port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); p
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
 base="http://127.0.0.1:$port"
-for _ in $(seq 1 600); do curl -sf "$base/health/readiness" >/dev/null && break; sleep 0.1; done
-curl -sf "$base/health/readiness" >/dev/null || die "the function did not become ready; see $out/memory-function.log"
+wait_ready "$base" 60 "$pid" "$out/memory-function.log"
 
 kib() { awk -v key="$1:" '$1 == key {print $2}' "/proc/$pid/status"; }
 heap() { curl -s "$base/metrics" | awk '/^jvm_memory_used_bytes\{.*area="heap"/ {sum += $NF} END {printf "%d", sum / 1024}'; }

@@ -4,6 +4,7 @@
 # already-present fast path, then a full re-verification. Nothing leaves the loopback interface.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib/serve.sh"
 
 usage() {
   cat >&2 <<USAGE
@@ -29,7 +30,7 @@ if [[ -z "$jar" ]]; then
   jar="$(ls "$KNLLAMA_ROOT"/model-cache/target/model-cache-*[0-9T].jar | head -n1)"
 fi
 
-port="${KNLLAMA_BENCH_PORT:-$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}"
+port="${KNLLAMA_BENCH_PORT:-$(free_port)}"
 dest="${KNLLAMA_BENCH_DIR:-$(mktemp -d)}"
 mkdir -p "$dest"
 rm -f "$dest/$DEFAULT_MODEL_FILE" "$dest/$DEFAULT_MODEL_FILE.manifest" "$dest"/.*.part "$dest"/.*.lock

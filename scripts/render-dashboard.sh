@@ -7,6 +7,7 @@
 # matplotlib installed from PyPI into the cache directory, both once (versions in versions.env).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib/serve.sh"
 
 usage() {
   cat >&2 <<USAGE
@@ -68,7 +69,6 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 await() { # URL SECONDS
   local deadline=$((SECONDS + $2))
   until curl -fs -o /dev/null "$1"; do
@@ -104,7 +104,7 @@ YAML
 "$prometheus" --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/tsdb" \
   --web.listen-address="127.0.0.1:$prometheus_port" > "$work/prometheus.log" 2>&1 &
 pids+=("$!")
-for url in "${urls[@]}"; do await "$url/health/readiness" 120; done
+for url in "${urls[@]}"; do wait_ready "$url" 120; done
 await "http://127.0.0.1:$prometheus_port/-/ready" 60
 
 log "load: ${seconds} s, $clients clients over ${#urls[@]} processes"

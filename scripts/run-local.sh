@@ -3,6 +3,7 @@
 # builds the function if its sources changed, and serves the OpenAI-compatible API on $PORT.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib/serve.sh"
 
 usage() {
   cat >&2 <<USAGE
@@ -21,13 +22,7 @@ export PORT="${PORT:-8080}"
 export KNLLAMA_MODEL_PATH="${KNLLAMA_MODEL_PATH:-$("$KNLLAMA_ROOT/scripts/fetch-model.sh")}"
 export JAVA_HOME="${JAVA_HOME_25:-$(find_java_home)}"
 
-jar="$KNLLAMA_ROOT/function/target/function.jar"
-stale="$( [[ -f "$jar" ]] && find "$KNLLAMA_ROOT/pom.xml" "$KNLLAMA_ROOT/function" "$KNLLAMA_ROOT/model-cache/src/main" \
-  -path '*/target' -prune -o -newer "$jar" -type f -print -quit || echo missing)"
-if [[ -n "$stale" ]]; then
-  log "building the function (the first build downloads Maven and the dependencies: a few minutes)"
-  (cd "$KNLLAMA_ROOT" && ./mvnw -q -B -pl function -am package -DskipTests -Dknllama.images.skip)
-fi
+build_function_if_stale
 
 model_id="${KNLLAMA_MODEL_ID:-$(basename "$KNLLAMA_MODEL_PATH" .gguf)}"
 cat >&2 <<EXAMPLE
@@ -39,4 +34,4 @@ Serving '$model_id' on http://localhost:$PORT (ready when the log says "loaded";
 
 EXAMPLE
 # shellcheck disable=SC2086 # KNLLAMA_JAVA_OPTS is a list of options
-exec "$JAVA_HOME/bin/java" ${KNLLAMA_JAVA_OPTS:-} -jar "$jar"
+exec "$JAVA_HOME/bin/java" ${KNLLAMA_JAVA_OPTS:-} -jar "$KNLLAMA_ROOT/function/target/function.jar"

@@ -42,7 +42,7 @@ name="$(date -u +%Y-%m-%d)-$profile$tag"
 work="$(mktemp -d)"
 sampler=""
 cleanup() {
-  [[ -n "$sampler" ]] && kill "$sampler" 2>/dev/null
+  [[ -n "$sampler" ]] && { kill "$sampler" 2>/dev/null || true; }
   stop_function
   rm -rf "$work"
 }
@@ -86,7 +86,7 @@ set +e
 status=${PIPESTATUS[0]}
 set -e
 [[ -f "$work/summary.json" ]] || die "k6 wrote no summary (exit status $status); its output is above"
-if [[ -n "$sampler" ]]; then kill "$sampler" 2>/dev/null; wait "$sampler" 2>/dev/null || true; sampler=""; fi
+if [[ -n "$sampler" ]]; then kill "$sampler" 2>/dev/null || true; wait "$sampler" 2>/dev/null || true; sampler=""; fi
 
 soak_verdict=""
 if [[ "$profile" == soak ]]; then

@@ -10,14 +10,14 @@ free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# Builds function/target/function.jar when it is missing or older than its sources (the rule run-local.sh uses).
+# Builds function/target/function.jar (not the images) when it is missing or older than its sources.
 build_function_if_stale() {
   local jar="$KNLLAMA_ROOT/function/target/function.jar" stale
   stale="$( [[ -f "$jar" ]] && find "$KNLLAMA_ROOT/pom.xml" "$KNLLAMA_ROOT/function" "$KNLLAMA_ROOT/model-cache/src/main" \
     -path '*/target' -prune -o -newer "$jar" -type f -print -quit || echo missing)"
   if [[ -n "$stale" ]]; then
-    log "building the function jar (first build: a few minutes)"
-    (cd "$KNLLAMA_ROOT" && ./mvnw -q -B -pl function -am install -DskipTests -DskipITs) || die "the function did not build"
+    log "building the function jar (the first build downloads Maven and the dependencies: a few minutes)"
+    (cd "$KNLLAMA_ROOT" && ./mvnw -q -B -pl function -am package -DskipTests -Dknllama.images.skip) || die "the function did not build"
   fi
 }
 
