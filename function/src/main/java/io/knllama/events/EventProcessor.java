@@ -195,7 +195,7 @@ final class EventProcessor {
     }
 
     private OpenAiRequests.Chat chat(JsonNode body, String at) {
-        OpenAiRequests.Chat request = OpenAiRequests.chat(withModel(body), json);
+        OpenAiRequests.Chat request = OpenAiRequests.chat(withModel(body));
         served(request.model(), at);
         if (request.stream()) {
             throw invalid(at + "stream", "Events cannot stream; leave 'stream' out.");

@@ -1,5 +1,7 @@
 package io.knllama.inference;
 
+import io.micronaut.json.tree.JsonNode;
+
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -76,7 +78,7 @@ public record GenerationRequest(Prompt prompt, Sampling sampling, Integer maxTok
         }
 
         /** JSON matching a schema (a supported subset of JSON Schema; see {@link SchemaSupport}). */
-        record JsonSchema(String schema) implements ResponseFormat {
+        record JsonSchema(JsonNode schema) implements ResponseFormat {
         }
     }
 }

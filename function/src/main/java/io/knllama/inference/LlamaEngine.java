@@ -656,15 +656,13 @@ public final class LlamaEngine implements GracefulShutdownCapable {
                 }
                 yield grammar;
             }
-            case ResponseFormat.JsonSchema(String schema) -> {
-                JsonNode tree;
+            case ResponseFormat.JsonSchema(JsonNode schema) -> {
+                SchemaSupport.check(schema);
                 try {
-                    tree = json.readValue(schema, JsonNode.class);
+                    yield LlamaModel.jsonSchemaToGrammar(json.writeValueAsString(schema));
                 } catch (IOException e) {
-                    throw new ApiException(new ApiError.InvalidRequest("response_format", "The JSON schema is not valid JSON."));
+                    throw new IllegalStateException("cannot serialize a parsed schema", e);
                 }
-                SchemaSupport.check(tree);
-                yield LlamaModel.jsonSchemaToGrammar(schema);
             }
         };
     }

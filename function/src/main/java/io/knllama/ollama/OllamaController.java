@@ -15,7 +15,6 @@ import io.micronaut.http.annotation.Delete;
 import io.micronaut.http.annotation.Get;
 import io.micronaut.http.annotation.Post;
 import io.micronaut.json.JsonMapper;
-import io.micronaut.json.tree.JsonNode;
 import io.swagger.v3.oas.annotations.Operation;
 import io.swagger.v3.oas.annotations.media.Content;
 import io.swagger.v3.oas.annotations.media.Schema;
@@ -71,7 +70,7 @@ final class OllamaController {
             @Content(mediaType = "application/x-ndjson", schema = @Schema(implementation = ChatResponse.class))})
     Mono<MutableHttpResponse<?>> chat(@Body byte[] body) {
         ModelInfo info = engine.info();
-        OllamaRequests.Generation request = OllamaRequests.chat(parse(body), json, info.contextPerSlot());
+        OllamaRequests.Generation request = OllamaRequests.chat(RequestFields.parse(json, body), info.contextPerSlot());
         String model = served(request.model(), info);
         if (request.generation() == null) {
             return Mono.just(answer(request.stream(), OllamaResponses.chatIdle(model, clock.instant(), request.unload())));
@@ -93,7 +92,7 @@ final class OllamaController {
             @Content(mediaType = "application/x-ndjson", schema = @Schema(implementation = GenerateResponse.class))})
     Mono<MutableHttpResponse<?>> generate(@Body byte[] body) {
         ModelInfo info = engine.info();
-        OllamaRequests.Generation request = OllamaRequests.generate(parse(body), json, info.contextPerSlot());
+        OllamaRequests.Generation request = OllamaRequests.generate(RequestFields.parse(json, body), info.contextPerSlot());
         String model = served(request.model(), info);
         if (request.generation() == null) {
             return Mono.just(answer(request.stream(), OllamaResponses.generateIdle(model, clock.instant(), request.unload())));
@@ -113,7 +112,7 @@ final class OllamaController {
     @ApiResponse(responseCode = "200", content = @Content(mediaType = MediaType.APPLICATION_JSON, schema = @Schema(implementation = EmbedResponse.class)))
     Mono<EmbedResponse> embed(@Body byte[] body) {
         ModelInfo info = engine.info();
-        OllamaRequests.Embed request = OllamaRequests.embed(parse(body), info.contextPerSlot());
+        OllamaRequests.Embed request = OllamaRequests.embed(RequestFields.parse(json, body), info.contextPerSlot());
         String model = served(request.model(), info);
         if (request.inputs().isEmpty()) {
             return Mono.just(new EmbedResponse(model, List.of(), 0, 0, 0));
@@ -144,7 +143,7 @@ final class OllamaController {
     @ApiResponse(responseCode = "200", content = @Content(mediaType = MediaType.APPLICATION_JSON, schema = @Schema(implementation = ModelListing.Show.class)))
     ModelListing.Show show(@Body byte[] body) {
         ModelInfo info = engine.info();
-        served(OllamaRequests.show(parse(body)), info);
+        served(OllamaRequests.show(RequestFields.parse(json, body)), info);
         return OllamaResponses.show(info);
     }
 
@@ -203,18 +202,5 @@ final class OllamaController {
             throw new ApiException(new ApiError.ModelNotFound(requested, OllamaRequests.listedName(info.id())));
         }
         return requested;
-    }
-
-    private JsonNode parse(byte[] body) {
-        if (body == null || body.length == 0) {
-            throw RequestFields.invalid(null, "The request body is empty; send a JSON object.", "invalid_json");
-        }
-        try {
-            return json.readValue(body, JsonNode.class);
-        } catch (IOException e) {
-            String message = e.getMessage() == null ? "unreadable" : e.getMessage().lines().findFirst().orElse("unreadable");
-            throw RequestFields.invalid(null, "The request body is not valid JSON: "
-                    + (message.length() > 200 ? message.substring(0, 200) + "…" : message), "invalid_json");
-        }
     }
 }

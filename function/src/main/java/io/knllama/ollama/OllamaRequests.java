@@ -9,10 +9,8 @@ import io.knllama.inference.GenerationRequest.Prompt;
 import io.knllama.inference.GenerationRequest.ResponseFormat;
 import io.knllama.inference.GenerationRequest.Sampling;
 import io.knllama.request.RequestFields;
-import io.micronaut.json.JsonMapper;
 import io.micronaut.json.tree.JsonNode;
 
-import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -82,7 +80,7 @@ public final class OllamaRequests {
      *
      * @param contextSize tokens of context a request gets here, to check {@code options.num_ctx} against
      */
-    public static Generation chat(JsonNode json, JsonMapper mapper, int contextSize) {
+    public static Generation chat(JsonNode json, int contextSize) {
         RequestFields body = RequestFields.body(json);
         String model = body.requiredString("model");
         List<ChatMessage> messages = messages(body);
@@ -90,7 +88,7 @@ public final class OllamaRequests {
         body.unsupported("template", "Prompt templates are not supported: messages are rendered with the model's own chat "
                 + "template.");
         Options options = options(body, contextSize);
-        ResponseFormat format = format(body, mapper);
+        ResponseFormat format = format(body);
         boolean stream = body.bool("stream").orElse(true);
         boolean unload = keepAliveIsZero(body);
         GenerationRequest generation = messages.isEmpty() ? null
@@ -99,7 +97,7 @@ public final class OllamaRequests {
     }
 
     /** {@code POST /api/generate}. Without {@code raw}, the prompt is a user turn (after {@code system}, if set). */
-    public static Generation generate(JsonNode json, JsonMapper mapper, int contextSize) {
+    public static Generation generate(JsonNode json, int contextSize) {
         RequestFields body = RequestFields.body(json);
         String model = body.requiredString("model");
         String prompt = body.string("prompt").orElse("");
@@ -121,7 +119,7 @@ public final class OllamaRequests {
                     "'system' has no effect with \"raw\": true; put it in the prompt yourself."));
         }
         Options options = options(body, contextSize);
-        ResponseFormat format = format(body, mapper);
+        ResponseFormat format = format(body);
         boolean stream = body.bool("stream").orElse(true);
         boolean unload = keepAliveIsZero(body);
         if (prompt.isEmpty()) {
@@ -299,7 +297,7 @@ public final class OllamaRequests {
     }
 
     /** {@code "json"}, a JSON schema, or nothing (absent, null or {@code ""}). */
-    private static ResponseFormat format(RequestFields body, JsonMapper mapper) {
+    private static ResponseFormat format(RequestFields body) {
         JsonNode format = body.raw("format");
         if (format == null || (format.isString() && format.getStringValue().isEmpty())) {
             return new ResponseFormat.Text();
@@ -315,11 +313,7 @@ public final class OllamaRequests {
             throw RequestFields.invalid("format", "Invalid type for 'format': expected \"json\" or a JSON schema object, but got "
                     + RequestFields.kind(format) + ".", "invalid_type");
         }
-        try {
-            return new ResponseFormat.JsonSchema(mapper.writeValueAsString(format));
-        } catch (IOException e) {
-            throw new IllegalStateException("cannot re-serialize a parsed schema", e);
-        }
+        return new ResponseFormat.JsonSchema(format);
     }
 
     /**

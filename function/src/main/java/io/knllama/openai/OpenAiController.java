@@ -15,7 +15,6 @@ import io.micronaut.http.annotation.Get;
 import io.micronaut.http.annotation.PathVariable;
 import io.micronaut.http.annotation.Post;
 import io.micronaut.json.JsonMapper;
-import io.micronaut.json.tree.JsonNode;
 import io.swagger.v3.oas.annotations.Operation;
 import io.swagger.v3.oas.annotations.media.Content;
 import io.swagger.v3.oas.annotations.media.Schema;
@@ -25,7 +24,6 @@ import io.swagger.v3.oas.annotations.security.SecurityRequirement;
 import io.swagger.v3.oas.annotations.tags.Tag;
 import reactor.core.publisher.Mono;
 
-import java.io.IOException;
 import java.time.Instant;
 import java.util.concurrent.ThreadLocalRandom;
 
@@ -63,7 +61,7 @@ final class OpenAiController {
             @Content(mediaType = MediaType.APPLICATION_JSON, schema = @Schema(implementation = ChatCompletion.class)),
             @Content(mediaType = MediaType.TEXT_EVENT_STREAM, schema = @Schema(implementation = ChatCompletionChunk.class))})
     Mono<MutableHttpResponse<?>> chatCompletions(@Body byte[] body) {
-        OpenAiRequests.Chat request = OpenAiRequests.chat(parse(body), json);
+        OpenAiRequests.Chat request = OpenAiRequests.chat(RequestFields.parse(json, body));
         Header header = header("chatcmpl-", request.model());
         if (request.stream()) {
             return engine.generate(request.generation()).map(stream -> HttpResponse
@@ -81,7 +79,7 @@ final class OpenAiController {
             @Content(mediaType = MediaType.APPLICATION_JSON, schema = @Schema(implementation = TextCompletion.class)),
             @Content(mediaType = MediaType.TEXT_EVENT_STREAM, schema = @Schema(implementation = TextCompletion.class))})
     Mono<MutableHttpResponse<?>> completions(@Body byte[] body) {
-        OpenAiRequests.Text request = OpenAiRequests.completion(parse(body));
+        OpenAiRequests.Text request = OpenAiRequests.completion(RequestFields.parse(json, body));
         Header header = header("cmpl-", request.model());
         if (request.stream()) {
             return engine.generate(request.generation()).map(stream -> HttpResponse
@@ -99,7 +97,7 @@ final class OpenAiController {
     @ApiResponse(responseCode = "200", content = @Content(mediaType = MediaType.APPLICATION_JSON,
             schema = @Schema(implementation = EmbeddingList.class)))
     Mono<MutableHttpResponse<EmbeddingList>> embeddings(@Body byte[] body) {
-        OpenAiRequests.Embed request = OpenAiRequests.embedding(parse(body));
+        OpenAiRequests.Embed request = OpenAiRequests.embedding(RequestFields.parse(json, body));
         String model = served(request.model());
         return engine.embed(request.inputs())
                 .map(embeddings -> HttpResponse.ok(OpenAiResponses.embeddings(model, embeddings, request.base64())));
@@ -116,17 +114,6 @@ final class OpenAiController {
     ModelList.ModelObject model(@PathVariable String id) {
         served(id);
         return OpenAiResponses.model(engine.info());
-    }
-
-    private JsonNode parse(byte[] body) {
-        if (body == null || body.length == 0) {
-            throw RequestFields.invalid(null, "The request body is empty; send a JSON object.", "invalid_json");
-        }
-        try {
-            return json.readValue(body, JsonNode.class);
-        } catch (IOException e) {
-            throw RequestFields.invalid(null, "The request body is not valid JSON: " + firstLine(e.getMessage()), "invalid_json");
-        }
     }
 
     private String served(String model) {
@@ -149,14 +136,5 @@ final class OpenAiController {
             id.append(alphabet.charAt(random.nextInt(alphabet.length())));
         }
         return id.toString();
-    }
-
-    private static String firstLine(String message) {
-        if (message == null) {
-            return "unreadable";
-        }
-        int end = message.indexOf('\n');
-        String line = end < 0 ? message : message.substring(0, end);
-        return line.length() > 200 ? line.substring(0, 200) + "…" : line;
     }
 }

@@ -8,10 +8,8 @@ import io.knllama.inference.GenerationRequest.ChatMessage;
 import io.knllama.inference.GenerationRequest.ChatMessage.Role;
 import io.knllama.inference.GenerationRequest.ResponseFormat;
 import io.knllama.inference.GenerationRequest.Sampling;
-import io.micronaut.json.JsonMapper;
 import io.micronaut.json.tree.JsonNode;
 
-import java.io.IOException;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -62,7 +60,7 @@ public final class OpenAiRequests {
     record Embed(String model, List<String> inputs, boolean base64) {
     }
 
-    public static Chat chat(JsonNode json, JsonMapper mapper) {
+    public static Chat chat(JsonNode json) {
         RequestFields body = RequestFields.body(json).allowOnly(CHAT);
         String model = body.requiredString("model");
         List<ChatMessage> messages = messages(body);
@@ -95,7 +93,7 @@ public final class OpenAiRequests {
                 .or(() -> body.integer("max_tokens", 1, MAX_TOKENS)).orElse(null);
         boolean stream = body.bool("stream").orElse(false);
         return new Chat(model, new GenerationRequest(new GenerationRequest.Prompt.Chat(messages), sampling(body),
-                maxTokens == null ? null : maxTokens.intValue(), responseFormat(body, mapper)),
+                maxTokens == null ? null : maxTokens.intValue(), responseFormat(body)),
                 stream, includeUsage(body, stream));
     }
 
@@ -284,7 +282,7 @@ public final class OpenAiRequests {
         return bias;
     }
 
-    private static ResponseFormat responseFormat(RequestFields body, JsonMapper mapper) {
+    private static ResponseFormat responseFormat(RequestFields body) {
         return body.object("response_format").map(format -> {
             String type = format.requiredString("type");
             return switch (type) {
@@ -306,11 +304,7 @@ public final class OpenAiRequests {
                     spec.string("description");
                     spec.bool("strict");
                     JsonNode schema = spec.object("schema").map(s -> spec.raw("schema")).orElseGet(() -> JsonNode.createObjectNode(Map.of()));
-                    try {
-                        yield new ResponseFormat.JsonSchema(mapper.writeValueAsString(schema));
-                    } catch (IOException e) {
-                        throw new IllegalStateException("cannot re-serialize a parsed schema", e);
-                    }
+                    yield new ResponseFormat.JsonSchema(schema);
                 }
                 default -> throw RequestFields.invalid("response_format.type", ("Invalid value for 'response_format.type': "
                         + "'%s' is not one of 'text', 'json_object', 'json_schema'.").formatted(type), "invalid_value");

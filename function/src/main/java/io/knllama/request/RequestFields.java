@@ -2,8 +2,10 @@ package io.knllama.request;
 
 import io.knllama.error.ApiError;
 import io.knllama.error.ApiException;
+import io.micronaut.json.JsonMapper;
 import io.micronaut.json.tree.JsonNode;
 
+import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -26,6 +28,20 @@ public final class RequestFields {
     private RequestFields(JsonNode node, String path) {
         this.node = node;
         this.path = path;
+    }
+
+    /** Parses a request body; an empty or malformed one is a 400 {@code invalid_json} quoting the parser's first line. */
+    public static JsonNode parse(JsonMapper json, byte[] body) {
+        if (body == null || body.length == 0) {
+            throw invalid(null, "The request body is empty; send a JSON object.", "invalid_json");
+        }
+        try {
+            return json.readValue(body, JsonNode.class);
+        } catch (IOException e) {
+            String message = e.getMessage() == null ? "unreadable" : e.getMessage().lines().findFirst().orElse("unreadable");
+            throw invalid(null, "The request body is not valid JSON: "
+                    + (message.length() > 200 ? message.substring(0, 200) + "…" : message), "invalid_json");
+        }
     }
 
     public static RequestFields body(JsonNode body) {
