@@ -148,30 +148,15 @@ public final class OllamaRequests {
         body.bool("truncate");
         keepAliveIsZero(body);
         options(body, contextSize);
-        JsonNode input = body.raw("input");
-        List<String> inputs = new ArrayList<>();
-        if (input == null) {
+        if (!body.present("input")) {
             throw RequestFields.invalid("input", "Missing required parameter: 'input'.", "missing_required_parameter");
-        } else if (input.isString()) {
-            inputs.add(input.getStringValue());
-        } else if (input.isArray()) {
-            for (RequestFields.Element element : body.array("input").orElseThrow()) {
-                inputs.add(element.asString());
-            }
-        } else {
-            throw RequestFields.invalid("input", "Invalid type for 'input': expected a string or an array of strings, but got "
-                    + RequestFields.kind(input) + ".", "invalid_type");
         }
+        List<String> inputs = body.strings("input");
         if (inputs.size() > MAX_EMBEDDING_INPUTS) {
             throw RequestFields.invalid("input", "'input' may hold at most %d texts.".formatted(MAX_EMBEDDING_INPUTS),
                     "invalid_value");
         }
-        for (int i = 0; i < inputs.size(); i++) {
-            if (inputs.get(i).isEmpty()) {
-                throw RequestFields.invalid(input.isArray() ? "input[" + i + "]" : "input", "Input texts must not be empty.",
-                        "invalid_value");
-            }
-        }
+        body.noEmptyTexts("input", inputs);
         return new Embed(model, inputs);
     }
 

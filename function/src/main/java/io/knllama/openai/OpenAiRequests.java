@@ -126,32 +126,22 @@ public final class OpenAiRequests {
                     "invalid_value");
         }
         JsonNode input = body.raw("input");
-        List<String> inputs = new ArrayList<>();
         if (input == null) {
             throw RequestFields.invalid("input", "Missing required parameter: 'input'.", "missing_required_parameter");
-        } else if (input.isString()) {
-            inputs.add(input.getStringValue());
-        } else if (input.isArray()) {
+        }
+        if (input.isArray()) {
             for (RequestFields.Element element : body.array("input").orElseThrow()) {
                 if (element.value().isNumber() || element.value().isArray()) {
                     throw new ApiException(new ApiError.Unsupported(element.path(), "Token arrays are not supported as input; send text."));
                 }
-                inputs.add(element.asString());
             }
-        } else {
-            throw RequestFields.invalid("input", "Invalid type for 'input': expected a string or an array of strings, but got "
-                    + RequestFields.kind(input) + ".", "invalid_type");
         }
+        List<String> inputs = body.strings("input");
         if (inputs.isEmpty() || inputs.size() > MAX_EMBEDDING_INPUTS) {
             throw RequestFields.invalid("input", "'input' must hold between 1 and %d texts.".formatted(MAX_EMBEDDING_INPUTS),
                     "invalid_value");
         }
-        for (int i = 0; i < inputs.size(); i++) {
-            if (inputs.get(i).isEmpty()) {
-                throw RequestFields.invalid(input.isArray() ? "input[" + i + "]" : "input", "Input texts must not be empty.",
-                        "invalid_value");
-            }
-        }
+        body.noEmptyTexts("input", inputs);
         return new Embed(model, inputs, format.equals("base64"));
     }
 

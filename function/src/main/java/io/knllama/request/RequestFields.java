@@ -185,20 +185,7 @@ public final class RequestFields {
      * {@value #MAX_STOP_LENGTH} characters, at most {@value #MAX_STOP} of them; none when absent.
      */
     public List<String> stopSequences(String name) {
-        JsonNode stop = raw(name);
-        List<String> sequences = new ArrayList<>();
-        if (stop == null) {
-            return sequences;
-        }
-        if (stop.isString()) {
-            sequences.add(stop.getStringValue());
-        } else if (stop.isArray()) {
-            for (Element element : array(name).orElseThrow()) {
-                sequences.add(element.asString());
-            }
-        } else {
-            throw typeError(name, "a string or an array of strings", stop);
-        }
+        List<String> sequences = strings(name);
         if (sequences.size() > MAX_STOP) {
             throw invalid(at(name), "'%s' may hold at most %d sequences.".formatted(at(name), MAX_STOP), "invalid_value");
         }
@@ -210,6 +197,35 @@ public final class RequestFields {
             }
         }
         return sequences;
+    }
+
+    /** A parameter that is one string or an array of strings (OpenAI's {@code stop} and {@code input}); none when absent. */
+    public List<String> strings(String name) {
+        JsonNode value = raw(name);
+        List<String> strings = new ArrayList<>();
+        if (value == null) {
+            return strings;
+        }
+        if (value.isString()) {
+            strings.add(value.getStringValue());
+        } else if (value.isArray()) {
+            for (Element element : array(name).orElseThrow()) {
+                strings.add(element.asString());
+            }
+        } else {
+            throw typeError(name, "a string or an array of strings", value);
+        }
+        return strings;
+    }
+
+    /** Refuses an empty text among {@code texts}, read from {@code name} by {@link #strings}, naming the element. */
+    public void noEmptyTexts(String name, List<String> texts) {
+        for (int i = 0; i < texts.size(); i++) {
+            if (texts.get(i).isEmpty()) {
+                throw invalid(raw(name).isArray() ? at(name) + "[" + i + "]" : at(name), "Input texts must not be empty.",
+                        "invalid_value");
+            }
+        }
     }
 
     /**
