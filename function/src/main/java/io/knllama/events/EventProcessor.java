@@ -196,26 +196,27 @@ final class EventProcessor {
 
     private OpenAiRequests.Chat chat(JsonNode body, String at) {
         OpenAiRequests.Chat request = OpenAiRequests.chat(withModel(body));
-        served(request.model(), at);
-        if (request.stream()) {
-            throw invalid(at + "stream", "Events cannot stream; leave 'stream' out.");
-        }
+        checkForEvents(request.model(), request.stream(), at);
         return request;
     }
 
     private OpenAiRequests.Text completion(JsonNode body, String at) {
         OpenAiRequests.Text request = OpenAiRequests.completion(withModel(body));
-        served(request.model(), at);
-        if (request.stream()) {
-            throw invalid(at + "stream", "Events cannot stream; leave 'stream' out.");
-        }
+        checkForEvents(request.model(), request.stream(), at);
         return request;
     }
 
-    /** An unknown model in an event is not worth a redelivery, so it is a 400 here rather than HTTP's 404. */
-    private void served(String model, String at) {
-        if (!engine.info().id().equals(model)) {
-            throw invalid(at + "model", new ApiError.ModelNotFound(model, engine.info().id()).message());
+    /**
+     * What an event's request may not ask for: another model (not worth a redelivery, so a 400 here rather
+     * than HTTP's 404) or a stream.
+     */
+    private void checkForEvents(String model, boolean stream, String at) {
+        String served = engine.info().id();
+        if (!served.equals(model)) {
+            throw invalid(at + "model", new ApiError.ModelNotFound(model, served).message());
+        }
+        if (stream) {
+            throw invalid(at + "stream", "Events cannot stream; leave 'stream' out.");
         }
     }
 
