@@ -69,11 +69,13 @@ chown 65532:65532 "$rootfs/home/nonroot"
 ldconfig -r "$rootfs" 2>/dev/null || true
 
 # Every shared library the runtime and the JNI library need must be in base + runtime.
-jar="$(find "${MAVEN_REPO:-$HOME/.m2/repository}/de/kherud/llama" -name "llama-*.jar" ! -name '*-cuda*' 2>/dev/null | sort | tail -1)"
+# (On a fresh machine the binding is not downloaded yet when model-cache builds: then only the runtime is checked.)
+jar="$( { find "${MAVEN_REPO:-$HOME/.m2/repository}/de/kherud/llama" -name "llama-*.jar" ! -name '*-cuda*' 2>/dev/null || true; } | sort | tail -1)"
 if [[ -n "$jar" ]]; then
   unzip -q -o -d "$work/jni" "$jar" 'de/kherud/llama/Linux/x86_64/libjllama.so'
 fi
 # (The X11 and sound back ends of java.desktop are never loaded by a headless server: skipped.)
+mkdir -p "$work/jni"
 missing="$(find "$out/runtime" "$work/jni" -type f \( -name '*.so*' -o -path '*/bin/*' \) \
     ! -name libawt_xawt.so ! -name libjawt.so ! -name libjsound.so ! -name libsplashscreen.so -print0 2>/dev/null \
   | xargs -0 -r ldd 2>/dev/null | awk '/=>/ {print $1}' | sort -u | while read -r lib; do
