@@ -517,6 +517,8 @@ public final class LlamaEngine implements GracefulShutdownCapable {
             long granted = System.nanoTime();
             long deadline = arrival + engineProperties.requestTimeout().toNanos();
             int tokens = 0;
+            int uncounted = 0;
+            boolean endedOnText = false;
             long firstToken = 0;
             long last = 0;
             boolean timedOut = false;
@@ -546,6 +548,7 @@ public final class LlamaEngine implements GracefulShutdownCapable {
                     // sequence, an EOS) arrives as an empty result, and only a token that ends inside a UTF-8
                     // character sends nothing (its bytes come with the next result).
                     tokens++;
+                    endedOnText = !output.text.isEmpty();
                     long now = System.nanoTime();
                     if (firstToken == 0) {
                         firstToken = now;
@@ -555,6 +558,7 @@ public final class LlamaEngine implements GracefulShutdownCapable {
                     }
                     last = now;
                     if (!output.text.isEmpty()) {
+                        uncounted += Utf8Tokens.mayHideTokens(output.text);
                         events.tryEmitNext(new Token(output.text));
                     }
                 }
@@ -567,7 +571,10 @@ public final class LlamaEngine implements GracefulShutdownCapable {
                             engineProperties.requestTimeout().toSeconds(), tokens);
                 }
                 long end = System.nanoTime();
-                FinishReason reason = timedOut || tokens >= prepared.maxTokens() ? FinishReason.LENGTH : FinishReason.STOP;
+                // A token that ends inside a UTF-8 character sends no text of its own, so the count can fall short;
+                // when the shortfall could reach the limit, the answer may have been cut there: say so.
+                int hidden = uncounted + (endedOnText ? Utf8Tokens.MAX_UNSENT_AT_END : 0);
+                FinishReason reason = timedOut || tokens + hidden >= prepared.maxTokens() ? FinishReason.LENGTH : FinishReason.STOP;
                 long first = firstToken == 0 ? end : firstToken;
                 Finished finished = new Finished(reason, new Usage(prepared.promptTokens(), tokens), new Timings(
                         Duration.ofNanos(admitted.queuedNanos()), Duration.ofNanos(first - granted),
