@@ -22,7 +22,6 @@ import io.knllama.model.ModelFile;
 import io.knllama.model.ModelProperties;
 import io.micronaut.context.annotation.Context;
 import io.micronaut.json.JsonMapper;
-import io.micronaut.json.tree.JsonNode;
 import io.micronaut.runtime.graceful.GracefulShutdownCapable;
 import jakarta.annotation.PreDestroy;
 import org.slf4j.Logger;
@@ -95,7 +94,6 @@ public final class LlamaEngine implements GracefulShutdownCapable {
     private final Instant created = Instant.now();
     private volatile State state = State.LOADING;
     private volatile Duration loadTime = Duration.ZERO;
-    private volatile String jsonObjectGrammar;
 
     /** The model once checked and loaded, with what was learned from its file. */
     private record Loaded(ModelFile file, ChatFormat chat, LlamaModel model) {
@@ -653,24 +651,10 @@ public final class LlamaEngine implements GracefulShutdownCapable {
         }
     }
 
-    private String grammar(ResponseFormat format) {
+    private static String grammar(ResponseFormat format) {
         return switch (format) {
             case ResponseFormat.Text t -> null;
-            case ResponseFormat.JsonObject o -> {
-                String grammar = jsonObjectGrammar;
-                if (grammar == null) {
-                    grammar = jsonObjectGrammar = LlamaModel.jsonSchemaToGrammar("{\"type\":\"object\"}");
-                }
-                yield grammar;
-            }
-            case ResponseFormat.JsonSchema(JsonNode schema) -> {
-                SchemaSupport.check(schema);
-                try {
-                    yield LlamaModel.jsonSchemaToGrammar(json.writeValueAsString(schema));
-                } catch (IOException e) {
-                    throw new IllegalStateException("cannot serialize a parsed schema", e);
-                }
-            }
+            case ResponseFormat.Json(String grammar) -> grammar;
         };
     }
 
