@@ -1,5 +1,6 @@
 package io.knllama.modelcache;
 
+import io.knllama.modelcache.download.DownloadPolicy;
 import io.knllama.modelcache.failure.ConfigurationException;
 import io.knllama.modelcache.source.BearerToken;
 import io.knllama.modelcache.source.HuggingFaceHub;
@@ -12,10 +13,13 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.function.Function;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
@@ -30,12 +34,14 @@ import java.util.stream.Stream;
  * @param verify         how a model already there is checked
  * @param hub            where {@code hf://} sources resolve, and the token
  * @param lockStaleAfter how long a download lock may go unrenewed before it is taken over
+ * @param maxSize        the largest model fetched, in bytes
  */
 public record Config(ModelSource source, Optional<Sha256> sha256, Path directory, String fileName,
-                     VerifyMode verify, HuggingFaceHub hub, Duration lockStaleAfter) {
+                     VerifyMode verify, HuggingFaceHub hub, Duration lockStaleAfter, long maxSize) {
 
     static final Path DEFAULT_DIRECTORY = Path.of("/models");
     static final Duration DEFAULT_LOCK_STALE = Duration.ofSeconds(30);
+    private static final Pattern SIZE = Pattern.compile("(\\d{1,15})\\s*([KMGT]?B)?", Pattern.CASE_INSENSITIVE);
 
     public Config {
         Objects.requireNonNull(source, "source");
@@ -48,6 +54,9 @@ public record Config(ModelSource source, Optional<Sha256> sha256, Path directory
         }
         if (lockStaleAfter.compareTo(Duration.ofSeconds(1)) < 0) {
             throw new IllegalArgumentException("lockStaleAfter must be at least a second");
+        }
+        if (maxSize <= 0) {
+            throw new IllegalArgumentException("maxSize must be positive");
         }
     }
 
@@ -90,11 +99,12 @@ public record Config(ModelSource source, Optional<Sha256> sha256, Path directory
         HuggingFaceHub hub = parse(values, Setting.HF_ENDPOINT, text -> new HuggingFaceHub(HuggingFaceHub.parseEndpoint(text), token), problems)
                 .orElse(new HuggingFaceHub(HuggingFaceHub.DEFAULT_ENDPOINT, token));
         Duration lockStale = parse(values, Setting.LOCK_STALE_SECONDS, Config::seconds, problems).orElse(DEFAULT_LOCK_STALE);
+        long maxSize = parse(values, Setting.MAX_SIZE, Config::bytes, problems).orElse(DownloadPolicy.DEFAULT_MAX_BYTES);
         if (!problems.isEmpty()) {
             throw new ConfigurationException("invalid configuration: " + String.join("; ", problems)
                     + ". Run with --help for every setting.");
         }
-        return new Config(source, sha256, directory, fileName, verify, hub, lockStale);
+        return new Config(source, sha256, directory, fileName, verify, hub, lockStale, maxSize);
     }
 
     /** {@code --help}: every setting with its variable, flag and meaning. */
@@ -160,6 +170,27 @@ public record Config(ModelSource source, Optional<Sha256> sha256, Path directory
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException("'" + text + "' is not a whole number of seconds");
         }
+    }
+
+    /** A size as people write it: {@code 64GB}, {@code 500 MB}, {@code 1tb}, or plain bytes; decimal units, as the log prints. */
+    static long bytes(String text) {
+        Matcher matcher = SIZE.matcher(text.strip());
+        if (!matcher.matches()) {
+            throw new IllegalArgumentException("'" + text + "' is not a size such as 64GB, 500MB or 1000000");
+        }
+        String unit = matcher.group(2) == null ? "B" : matcher.group(2).toUpperCase(Locale.ROOT);
+        long scale = switch (unit) {
+            case "KB" -> 1_000L;
+            case "MB" -> 1_000_000L;
+            case "GB" -> 1_000_000_000L;
+            case "TB" -> 1_000_000_000_000L;
+            default -> 1L;
+        };
+        long value = Long.parseLong(matcher.group(1));
+        if (value <= 0 || value > Long.MAX_VALUE / scale) {
+            throw new IllegalArgumentException("'" + text + "' must be positive and below 9 EB");
+        }
+        return value * scale;
     }
 
     /** Not a path, and not hidden: this program's own files in the directory start with a dot. */

@@ -22,6 +22,7 @@ import io.knllama.modelcache.verify.Sha256;
 
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -76,7 +77,8 @@ public final class ModelCache {
     }
 
     static ModelCache create(Config config, DownloadPolicy policy, Log log) {
-        return new ModelCache(config, Fetcher.create(policy, log), log, Clock.systemUTC(), System::nanoTime);
+        return new ModelCache(config, Fetcher.create(policy.withMaxBytes(config.maxSize()), log), log, Clock.systemUTC(),
+                System::nanoTime);
     }
 
     /**
@@ -182,10 +184,16 @@ public final class ModelCache {
      * A file already in place that its manifest no longer vouches for (copied in by hand, manifest lost,
      * or a modification time that a volume did not keep) is kept if hashing it gives the digest it must
      * have: the pinned one, or, unpinned, the one its manifest recorded for this same source. Hashing is
-     * cheaper than downloading again.
+     * cheaper than downloading again. A symbolic link is never adopted.
      */
     private Optional<Path> adoptPresent(String id, long start) throws ModelCacheException {
-        if (!Files.isRegularFile(model)) {
+        if (Files.isSymbolicLink(model)) {
+            // A link can lead anywhere, outside the volume too; publishing renames over the link itself.
+            log.warn("%s is a symbolic link: model-cache never follows or adopts one; it is replaced by the model from %s"
+                    .formatted(model, source));
+            return Optional.empty();
+        }
+        if (!Files.isRegularFile(model, LinkOption.NOFOLLOW_LINKS)) {
             return Optional.empty();
         }
         Optional<Sha256> expected = config.sha256().or(this::digestRecordedForThisSource);

@@ -195,6 +195,36 @@ class ModelCacheTest {
     }
 
     @Test
+    void should_replace_a_symbolic_link_at_the_model_path_instead_of_adopting_what_it_points_to() throws Exception {
+        Path outside = Files.write(Files.createDirectories(tmp.resolve("outside")).resolve("tiny.gguf"), model);
+        Files.createDirectories(dir);
+        Files.createSymbolicLink(dir.resolve("tiny.gguf"), outside);
+
+        Path path = cache(Map.of("KNLLAMA_MODEL_SHA256", FakeHuggingFace.sha256(model))).ensure();
+
+        assertThat(Files.isSymbolicLink(path)).as("still a link").isFalse();
+        assertThat(path).hasBinaryContent(model);
+        assertThat(hf.fullDownloads()).isEqualTo(1);
+        assertThat(outside).hasBinaryContent(model);
+        assertThat(lines).anyMatch(line -> line.contains("is a symbolic link: model-cache never follows or adopts one"));
+    }
+
+    @Test
+    void should_not_read_a_manifest_through_a_symbolic_link() throws Exception {
+        Path secret = Files.writeString(tmp.resolve("secret"), "BEGIN PRIVATE KEY hunter2\n");
+        Path path = cache(Map.of()).ensure();
+        Files.delete(Manifest.pathFor(path));
+        Files.createSymbolicLink(Manifest.pathFor(path), secret);
+
+        cache(Map.of()).ensure();
+
+        assertThat(lines).anyMatch(line -> line.contains("its manifest is not readable (it is a symbolic link"));
+        assertThat(lines).noneMatch(line -> line.contains("hunter2"));
+        assertThat(Files.isSymbolicLink(Manifest.pathFor(path))).isFalse();
+        assertThat(secret).hasContent("BEGIN PRIVATE KEY hunter2\n");
+    }
+
+    @Test
     void should_copy_a_model_from_another_volume() throws Exception {
         Path source = Files.write(tmp.resolve("tiny.gguf"), model);
 
