@@ -1,5 +1,6 @@
 package io.knllama.modelcache;
 
+import io.knllama.gguf.record.RecordKey;
 import io.knllama.modelcache.download.DownloadPolicy;
 import io.knllama.modelcache.failure.ConfigurationException;
 import io.knllama.modelcache.source.BearerToken;
@@ -35,9 +36,11 @@ import java.util.stream.Stream;
  * @param hub            where {@code hf://} sources resolve, and the token
  * @param lockStaleAfter how long a download lock may go unrenewed before it is taken over
  * @param maxSize        the largest model fetched, in bytes
+ * @param recordKey      signs the record of a passed GGUF check that the function may trust; none, no record
  */
 public record Config(ModelSource source, Optional<Sha256> sha256, Path directory, String fileName,
-                     VerifyMode verify, HuggingFaceHub hub, Duration lockStaleAfter, long maxSize) {
+                     VerifyMode verify, HuggingFaceHub hub, Duration lockStaleAfter, long maxSize,
+                     Optional<RecordKey> recordKey) {
 
     static final Path DEFAULT_DIRECTORY = Path.of("/models");
     static final Duration DEFAULT_LOCK_STALE = Duration.ofSeconds(30);
@@ -49,6 +52,7 @@ public record Config(ModelSource source, Optional<Sha256> sha256, Path directory
         Objects.requireNonNull(directory, "directory");
         Objects.requireNonNull(verify, "verify");
         Objects.requireNonNull(hub, "hub");
+        Objects.requireNonNull(recordKey, "recordKey");
         if (!validFileName(fileName)) {
             throw new IllegalArgumentException("'" + fileName + "' is not a plain file name");
         }
@@ -100,11 +104,12 @@ public record Config(ModelSource source, Optional<Sha256> sha256, Path directory
                 .orElse(new HuggingFaceHub(HuggingFaceHub.DEFAULT_ENDPOINT, token));
         Duration lockStale = parse(values, Setting.LOCK_STALE_SECONDS, Config::seconds, problems).orElse(DEFAULT_LOCK_STALE);
         long maxSize = parse(values, Setting.MAX_SIZE, Config::bytes, problems).orElse(DownloadPolicy.DEFAULT_MAX_BYTES);
+        Optional<RecordKey> recordKey = parse(values, Setting.RECORD_KEY, RecordKey::of, problems);
         if (!problems.isEmpty()) {
             throw new ConfigurationException("invalid configuration: " + String.join("; ", problems)
                     + ". Run with --help for every setting.");
         }
-        return new Config(source, sha256, directory, fileName, verify, hub, lockStale, maxSize);
+        return new Config(source, sha256, directory, fileName, verify, hub, lockStale, maxSize, recordKey);
     }
 
     /** {@code --help}: every setting with its variable, flag and meaning. */
@@ -133,6 +138,8 @@ public record Config(ModelSource source, Optional<Sha256> sha256, Path directory
             Optional<Setting> setting = Stream.of(Setting.values()).filter(s -> s.flag != null && s.flag.equals(flag)).findFirst();
             if ("hf-token".equals(flag)) {
                 problems.add("the token is read from HF_TOKEN only, so that it does not show in the process list");
+            } else if ("record-key".equals(flag)) {
+                problems.add("the record key is read from KNLLAMA_MODEL_RECORD_KEY only, so that it does not show in the process list");
             } else if (setting.isEmpty()) {
                 problems.add("unknown argument '" + arg + "'");
             } else if (equals < 0) {
@@ -153,7 +160,7 @@ public record Config(ModelSource source, Optional<Sha256> sha256, Path directory
         try {
             return Optional.of(parser.apply(value));
         } catch (IllegalArgumentException e) { // also Path.of's InvalidPathException
-            // Never echo a token back; the other values are not secret.
+            // Never echo a secret back (RecordKey's message does not); the other values are not secret.
             problems.add(setting == Setting.HF_TOKEN ? "HF_TOKEN is malformed: " + "it must be printable ASCII without spaces"
                     : setting.names() + ": " + e.getMessage());
             return Optional.empty();

@@ -14,6 +14,7 @@ import io.knllama.modelcache.publish.Lease;
 import io.knllama.modelcache.publish.Publisher;
 import io.knllama.modelcache.publish.VolumeLock;
 import io.knllama.modelcache.source.Location;
+import io.knllama.modelcache.verify.CheckRecords;
 import io.knllama.modelcache.verify.GgufCheck;
 import io.knllama.modelcache.verify.InstalledModel;
 import io.knllama.modelcache.verify.InstalledModel.Verdict;
@@ -56,6 +57,7 @@ public final class ModelCache {
     private final Clock clock;
     private final LongSupplier nanoTime;
     private final InstalledModel installed;
+    private final CheckRecords records;
     private final Publisher publisher;
     private final Path model;
     private final String source;
@@ -66,7 +68,8 @@ public final class ModelCache {
         this.log = log;
         this.clock = clock;
         this.nanoTime = nanoTime;
-        this.installed = new InstalledModel(log, nanoTime);
+        this.records = new CheckRecords(config.recordKey(), log, clock);
+        this.installed = new InstalledModel(log, nanoTime, records);
         this.publisher = new Publisher(clock);
         this.model = config.modelPath();
         this.source = config.source().canonical();
@@ -170,6 +173,14 @@ public final class ModelCache {
             Manifest manifest = publisher.publish(partPath, model, source, download.sha256(), id);
             log.info("published %s: %s, %d tensors, %s of weights".formatted(model, gguf.architecture(), gguf.tensors().size(),
                     Progress.megabytes(gguf.tensorBytes())));
+            if (records.enabled()) {
+                // The record vouches for the file in place, so it is checked in place (the rename changed its ctime).
+                Optional<String> unusable = records.ensureChecked(model, download.sha256(), "the model just published at " + model, true);
+                if (unusable.isPresent()) {
+                    throw new IntegrityException(unusable.get() + " It passed before it was renamed into place: something "
+                            + "else writes to the volume.");
+                }
+            }
             return ready(manifest, "downloaded and verified in " + millis(start));
         } catch (IOException e) {
             discard(part);
@@ -210,7 +221,10 @@ public final class ModelCache {
             log.info("%s is %s, not the expected %s: replacing it".formatted(model, actual, expected.get()));
             return Optional.empty();
         }
-        GgufCheck.check(model, "the model already at " + model);
+        Optional<String> unusable = records.ensureChecked(model, actual, "the model already at " + model, true);
+        if (unusable.isPresent()) {
+            throw new IntegrityException(unusable.get());
+        }
         Manifest manifest = publisher.writeManifest(model, source, actual, id);
         return Optional.of(ready(manifest, "already present with the expected digest, adopted in " + millis(start)));
     }

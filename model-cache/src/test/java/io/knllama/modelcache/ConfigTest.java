@@ -135,6 +135,20 @@ class ConfigTest {
     }
 
     @Test
+    void takes_the_record_key_from_the_environment_only_and_never_repeats_it() throws Exception {
+        assertThat(Config.from(Map.of("KNLLAMA_MODEL_SOURCE", "hf://org/repo/a.gguf"), List.of()).recordKey()).isEmpty();
+        assertThat(Config.from(Map.of("KNLLAMA_MODEL_SOURCE", "hf://org/repo/a.gguf", "KNLLAMA_MODEL_RECORD_KEY", "s".repeat(32)),
+                List.of()).recordKey()).isPresent();
+        assertThatThrownBy(() -> Config.from(Map.of("KNLLAMA_MODEL_SOURCE", "hf://org/repo/a.gguf", "KNLLAMA_MODEL_RECORD_KEY",
+                "too-short-secret"), List.of()))
+                .hasMessageContaining("KNLLAMA_MODEL_RECORD_KEY: it must be at least 32 characters")
+                .hasMessageNotContaining("too-short-secret");
+        assertThatThrownBy(() -> Config.from(Map.of("KNLLAMA_MODEL_SOURCE", "hf://org/repo/a.gguf"), List.of("--record-key=" + "s".repeat(32))))
+                .hasMessageContaining("read from KNLLAMA_MODEL_RECORD_KEY only")
+                .hasMessageNotContaining("s".repeat(32));
+    }
+
+    @Test
     void wants_flags_written_with_an_equals_sign() {
         assertThatThrownBy(() -> Config.from(Map.of(), List.of("--source", "hf://org/repo/a.gguf")))
                 .hasMessageContaining("write --source=<value>");
