@@ -32,6 +32,20 @@ public record GgufFile(
         Map<String, MetadataValue> metadata,
         List<TensorInfo> tensors) {
 
+    /** How much of the file {@link #read(Path, Checks)} checks. */
+    public enum Checks {
+        /** Everything: what stands between an unknown file and llama.cpp. */
+        ALL,
+        /**
+         * Everything but the per-entry pass over large string arrays (the vocabulary's and merges' hundreds of
+         * thousands of entries, each decoded as UTF-8 and the vocabulary's checked for repeats): most of the
+         * time {@link #ALL} takes. Only for a file known to have passed {@link #ALL} already and to be unchanged
+         * since; the header, metadata types and bounds, the tensor table and the tensor data's place in the
+         * file are still checked.
+         */
+        ALL_BUT_LARGE_ARRAYS
+    }
+
     /**
      * Reads and checks the file's structure.
      *
@@ -39,7 +53,27 @@ public record GgufFile(
      * @throws IOException   if the file cannot be read
      */
     public static GgufFile read(Path path) throws GgufException, IOException {
-        return GgufReader.read(path);
+        return GgufReader.read(path, Checks.ALL);
+    }
+
+    /**
+     * Reads the file with the given checks; see {@link Checks}.
+     *
+     * @throws GgufException if the file is not a well-formed GGUF model; the message says what is wrong
+     * @throws IOException   if the file cannot be read
+     */
+    public static GgufFile read(Path path, Checks checks) throws GgufException, IOException {
+        return GgufReader.read(path, checks);
+    }
+
+    /**
+     * The version of the checks {@link #read} makes: a digest of the checker's own class files, so any
+     * change to what is checked (a new rule after a llama.cpp parser bug, a fix) is a new version without
+     * anyone remembering to bump a number. Empty when the class files cannot be read (then nothing can
+     * vouch for an earlier check).
+     */
+    public static Optional<String> checkerVersion() {
+        return CheckerVersion.VALUE;
     }
 
     /** {@code general.architecture}, e.g. {@code llama} or {@code gemma3}. */

@@ -81,6 +81,30 @@ public final class TinyModel {
         return builder().build().write(path);
     }
 
+    /**
+     * The default model with a vocabulary of {@code size} entries (filler tokens after the usual ones): more
+     * than the reader keeps, so it is the per-entry pass that {@link GgufFile.Checks#ALL_BUT_LARGE_ARRAYS}
+     * skips. With {@code repeat}, entry {@code <0x0B>} is written as a second {@code <0x0A>} (same length, so
+     * the file has the same size), a vocabulary llama.cpp aborts on and only the full check refuses.
+     */
+    public static GgufWriter withLargeVocabulary(int size, boolean repeat) {
+        List<String> tokens = new ArrayList<>(vocabulary());
+        if (size <= tokens.size()) {
+            throw new IllegalArgumentException("a large vocabulary has more than " + tokens.size() + " entries");
+        }
+        for (int i = tokens.size(); i < size; i++) {
+            tokens.add("<fill_%06d>".formatted(i));
+        }
+        if (repeat) {
+            tokens.set(tokens.indexOf("<0x0B>"), "<0x0A>");
+        }
+        float[] scores = new float[size];
+        int[] types = new int[size];
+        java.util.Arrays.fill(types, 1);
+        return builder().build().putStrings("tokenizer.ggml.tokens", tokens).putF32s("tokenizer.ggml.scores", scores)
+                .putI32s("tokenizer.ggml.token_type", types);
+    }
+
     public static final class Builder {
         private long seed = 42;
         private List<String> script = List.of();

@@ -96,6 +96,35 @@ class GgufFileTest {
     }
 
     @Test
+    void skips_only_the_per_entry_pass_over_large_arrays_when_asked_to() throws Exception {
+        Path path = TinyModel.withLargeVocabulary(3000, true).write(dir.resolve("repeat.gguf"));
+
+        assertThatThrownBy(() -> GgufFile.read(path)).isInstanceOf(GgufException.class).hasMessageContaining("repeats an earlier entry");
+        GgufFile file = GgufFile.read(path, GgufFile.Checks.ALL_BUT_LARGE_ARRAYS);
+        assertThat(file.value("tokenizer.ggml.tokens").orElseThrow().length()).isEqualTo(3000);
+        assertThat(file.string("tokenizer.chat_template")).isPresent();
+        assertThat(file.tensors()).hasSize(3 + 9 * TinyModel.LAYERS);
+    }
+
+    @Test
+    void still_checks_the_structure_when_skipping_the_per_entry_pass() throws Exception {
+        byte[] bytes = TinyModel.withLargeVocabulary(3000, false).toBytes();
+        Path cut = Files.write(dir.resolve("cut.gguf"), Arrays.copyOf(bytes, bytes.length - 1000));
+        Path huge = dir.resolve("huge.gguf");
+        byte[] hugeCount = bytes.clone();
+        ByteBuffer.wrap(hugeCount).order(ByteOrder.LITTLE_ENDIAN).putLong(16, Long.MAX_VALUE / 2);
+        Files.write(huge, hugeCount);
+
+        assertThatThrownBy(() -> GgufFile.read(cut, GgufFile.Checks.ALL_BUT_LARGE_ARRAYS)).hasMessageContaining("truncated");
+        assertThatThrownBy(() -> GgufFile.read(huge, GgufFile.Checks.ALL_BUT_LARGE_ARRAYS)).hasMessageContaining("metadata count");
+    }
+
+    @Test
+    void names_its_checker_version_after_its_own_code() {
+        assertThat(GgufFile.checkerVersion()).hasValueSatisfying(version -> assertThat(version).matches("[0-9a-f]{16}"));
+    }
+
+    @Test
     void rejects_tokenizer_scores_of_the_wrong_type() throws Exception {
         Path path = TinyModel.builder().build()
                 .putI32s("tokenizer.ggml.scores", new int[TinyModel.vocabulary().size()])
