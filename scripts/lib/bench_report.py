@@ -224,6 +224,7 @@ def conversation(args):
                 ax.plot(list(turns), [per_turn(s, "ttft_ms", t) for t in turns], "o-", color=f"C{i}", label=s["target"])
             ax.set_title(f"{conversations} concurrent conversation{'s' if conversations > 1 else ''}")
             ax.set_xlabel("turn")
+            ax.set_xticks(list(turns))
             ax.set_ylabel("time to first token (ms)")
             ax.set_yscale("log")
             ax.grid(alpha=0.3)
