@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The whole performance suite in one command, for a quiet machine: the engine-overhead comparison, the
-# concurrency sweep and fixed-rate runs against the function (and llama-server side by side, and any other server
-# named), the multi-turn conversations against the function and its peers, cold start and memory, then the k6 load,
-# stress, spike and soak profiles. Everything goes under one results directory, with a SUMMARY.md listing each
-# step's outcome. Takes about an hour with defaults.
+# concurrency sweep and fixed-rate runs against the function and llama-server (of the binding's era and current)
+# side by side, the multi-turn conversations against the function and its peers, cold start and memory, then
+# the k6 load, stress, spike and soak profiles. Everything goes under one results directory, with a SUMMARY.md
+# listing each step's outcome. Takes over an hour with defaults (more the first time: the peers are built).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
@@ -14,7 +14,8 @@ Runs every benchmark in sequence and writes the results under one directory.
   KNLLAMA_BENCH_RESULTS        results directory (default bench-results/all-<time>)
   KNLLAMA_BENCH_STEPS          steps to run, comma-separated (default
                                overhead,sweep,conversation,cold-start,memory,load,stress,spike,soak)
-  KNLLAMA_BENCH_TARGETS        sweep: servers side by side (default knllama,llama-server; see bench.sh -h)
+  KNLLAMA_BENCH_TARGETS        sweep: servers side by side (default knllama,llama-server-7841fc7,llama-server: the
+                               binding's llama.cpp for the serving layers alone, and a current one; see bench.sh -h)
   KNLLAMA_BENCH_API            sweep: chat or completions (default completions: the same transcript text to every server)
   KNLLAMA_BENCH_REQUESTS       sweep: measured requests per level and server (default 30)
   KNLLAMA_BENCH_CONCURRENCY    sweep: levels (default 1,2,4,8)
@@ -66,7 +67,7 @@ step() {
 
 step overhead "\`overhead/overhead.txt\`" env KNLLAMA_OVERHEAD_OUT="$dir/overhead" "$KNLLAMA_ROOT/scripts/bench-engine-overhead.sh"
 step sweep "\`sweep/sweep.txt\`, \`sweep/sweep.png\`" env KNLLAMA_BENCH_OUT="$dir/sweep" \
-  KNLLAMA_BENCH_TARGETS="${KNLLAMA_BENCH_TARGETS:-knllama,llama-server}" KNLLAMA_BENCH_API="${KNLLAMA_BENCH_API:-completions}" \
+  KNLLAMA_BENCH_TARGETS="${KNLLAMA_BENCH_TARGETS:-knllama,llama-server-7841fc7,llama-server}" KNLLAMA_BENCH_API="${KNLLAMA_BENCH_API:-completions}" \
   KNLLAMA_BENCH_CONCURRENCY="${KNLLAMA_BENCH_CONCURRENCY-1,2,4,8}" KNLLAMA_BENCH_REQUESTS="${KNLLAMA_BENCH_REQUESTS:-30}" \
   KNLLAMA_BENCH_WARMUP=3 KNLLAMA_BENCH_MAX_TOKENS="${KNLLAMA_BENCH_MAX_TOKENS:-128}" \
   KNLLAMA_BENCH_RATES="${KNLLAMA_BENCH_RATES:-0.25,0.5,1}" KNLLAMA_BENCH_RATE_DURATION="${KNLLAMA_BENCH_RATE_DURATION:-60}" \

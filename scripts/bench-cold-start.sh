@@ -63,7 +63,7 @@ declare -A jvm=([plain]="$base" [native-lib]="$base $native" [c1]="$base $c1" [a
 for variant in "${variants[@]}"; do
   case "$variant" in
     java-jar) build_function_if_stale ;;
-    llama-server) peer_available llama-server ;;
+    llama-server|llama-server-7841fc7) peer_available "$variant" ;;
     ollama) peer_available ollama || variants=("${variants[@]/ollama}") ;;
     *) [[ -n "${jvm[$variant]:-}" ]] || die "unknown variant '$variant' (see -h)"
        [[ -f "$app/app/function.aot" && -x "$runtime/bin/java" ]] \
@@ -86,7 +86,7 @@ now_us() { echo "${EPOCHREALTIME/./}"; }
 launch() {
   local variant="$1" port="$2" logfile="$3" command environment
   case "$variant" in
-    llama-server|ollama)
+    llama-server|llama-server-7841fc7|ollama)
       mapfile -d '' command < <(peer_command "$variant" "$port")
       mapfile -t environment < <(peer_environment "$variant" "$port")
       env "${environment[@]}" "${command[@]}" >"$logfile" 2>&1 &

@@ -57,14 +57,14 @@ for target in "${targets[@]}"; do
       url="$FUNCTION_URL"
       model="$(basename "$KNLLAMA_MODEL_PATH" .gguf)"
       ;;
-    llama-server|ollama)
+    llama-server|llama-server-7841fc7|ollama)
       peer_available "$target" || continue
       peer_build "$target" >>"$builds"
       start_peer "$target" "$(free_port)" "$out/$target.log"
       url="$PEER_URL"
       model="$PEER_MODEL"
       ;;
-    *) die "unknown target '$target' (knllama-reuse, knllama-no-reuse, llama-server, ollama)" ;;
+    *) die "unknown target '$target' (knllama-reuse, knllama-no-reuse, ${PEERS[*]})" ;;
   esac
   offset=0 # each level's conversations have their own text, so none finds a cache left by the level before
   for n in "${levels[@]}"; do
@@ -76,6 +76,8 @@ for target in "${targets[@]}"; do
     offset=$((offset + n * ${KNLLAMA_CONV_REPEATS:-1}))
   done
   ran+=("$target")
+  # Which of Ollama's CPU backends it chose for this CPU.
+  [[ "$target" != ollama ]] || grep -m1 -o 'loaded CPU backend from .*' "$out/$target.log" | sed 's/^/  ollama /' >>"$builds" || true
   stop_function
   stop_peer
 done

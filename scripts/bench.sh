@@ -13,7 +13,8 @@ usage() {
   cat >&2 <<USAGE
 usage: ${0##*/} [-h]
   KNLLAMA_BENCH_TARGETS       servers, comma-separated, the first the reference (default knllama): knllama (the function),
-                              llama-server and ollama are started here on the same model, slots and threads; NAME=URL
+                              llama-server, llama-server-7841fc7 (the binding's era, AVX2) and ollama are started here
+                              on the same model, slots and threads (scripts/lib/peers.sh); NAME=URL
                               names a server already running (loopback only)
   KNLLAMA_BENCH_CONCURRENCY   closed-loop levels (default 1,2,4,8; set it empty for none)
   KNLLAMA_BENCH_REQUESTS      measured requests per level and server (default 20); KNLLAMA_BENCH_WARMUP (2) before them
@@ -68,15 +69,15 @@ for target in "${targets[@]}"; do
          model[$name]="$(curl -fsS --max-time 10 "${url[$name]}/v1/models" | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"][0]["id"])')" \
            || die "$name: ${url[$name]}/v1/models lists no model" ;;
     knllama) start_function "$(free_port)" "$out/knllama.log"; url[$name]="$FUNCTION_URL"; model[$name]="$(basename "$KNLLAMA_MODEL_PATH" .gguf)" ;;
-    llama-server|ollama)
+    llama-server|llama-server-7841fc7|ollama)
       peer_available "$name" || continue
       start_peer "$name" "$(free_port)" "$out/$name.log"
       peer_pids+=("$PEER_PID"); PEER_PID=""
       url[$name]="$PEER_URL"; model[$name]="$PEER_MODEL" ;;
-    *) die "unknown target '$target' (knllama, llama-server, ollama or NAME=URL)" ;;
+    *) die "unknown target '$target' (knllama, ${PEERS[*]} or NAME=URL)" ;;
   esac
   variable="KNLLAMA_BENCH_EXTRA_$(tr 'a-z-' 'A-Z_' <<<"$name")"
-  extra[$name]="${!variable:-$([[ "$name" == llama-server ]] && echo "{\"cache_prompt\":$cache}" || echo '{}')}"
+  extra[$name]="${!variable:-$([[ "$name" == llama-server* ]] && echo "{\"cache_prompt\":$cache}" || echo '{}')}"
   names+=("$name")
 done
 

