@@ -16,8 +16,10 @@ usage() {
 usage: ${0##*/} [-h]
 Prints the path of ollama $OLLAMA_VERSION, building it first if needed (Go, cmake, a C++ compiler; PyPI for headers).
   KNLLAMA_CACHE_DIR             cache (default: $KNLLAMA_CACHE_DIR); Ollama goes to tools/ollama-$OLLAMA_VERSION/{bin,lib}
-  KNLLAMA_OLLAMA_CPU_VARIANTS   CPU backend levels to build, comma-separated (default: all of the preset's,
-                                e.g. x64,sse42,sandybridge,haswell,skylakex,icelake,alderlake,sapphirerapids)
+  KNLLAMA_OLLAMA_CPU_VARIANTS   CPU backend levels to build, comma-separated, of x64, sse42, sandybridge, haswell,
+                                skylakex, icelake, alderlake; "all" builds every one as Ollama's releases do (default:
+                                the one Ollama would load on this CPU, the highest level it supports: a build of all
+                                takes several times as long)
 USAGE
 }
 [[ "${1:-}" == "-h" || "${1:-}" == "--help" ]] && { usage; exit 0; }
@@ -49,11 +51,26 @@ mkdir -p "$work/src/llama/llama.cpp/vendor"
 cp -r "$work"/sdist/llama_cpp_python-*/vendor/llama.cpp/vendor/. "$work/src/llama/llama.cpp/vendor/"
 
 log "building the CPU backend libraries (CMake preset CPU; most of the time goes here)"
+# The highest of the preset's x86 levels (ml/backend/ggml/ggml/src/CMakeLists.txt) whose instructions this CPU has.
+best_variant() {
+  local flags
+  flags=" $(grep -m1 '^flags' /proc/cpuinfo | cut -d: -f2) "
+  has() { local f; for f in "$@"; do [[ "$flags" == *" $f "* ]] || return 1; done; }
+  if has avx512f avx512vbmi avx512_vnni avx2 fma bmi2 f16c; then echo icelake
+  elif has avx512f avx2 fma bmi2 f16c; then echo skylakex
+  elif has avx_vnni avx2 fma bmi2 f16c; then echo alderlake
+  elif has avx2 fma bmi2 f16c; then echo haswell
+  elif has avx sse4_2; then echo sandybridge
+  elif has sse4_2; then echo sse42
+  else echo x64; fi
+}
+variants_wanted="${KNLLAMA_OLLAMA_CPU_VARIANTS:-$(best_variant)}"
 targets=()
-if [[ -n "${KNLLAMA_OLLAMA_CPU_VARIANTS:-}" ]]; then
-  IFS=, read -ra variants <<<"$KNLLAMA_OLLAMA_CPU_VARIANTS"
+if [[ "$variants_wanted" != all ]]; then
+  IFS=, read -ra variants <<<"$variants_wanted"
   targets=(--target ggml-base "${variants[@]/#/ggml-cpu-}")
 fi
+log "CPU backend levels: $variants_wanted"
 (cd "$work/src" && nice cmake --preset CPU -DGGML_CCACHE=OFF >"$work/cmake.log" 2>&1 \
   && nice cmake --build build --parallel "$(nproc)" "${targets[@]}" >>"$work/cmake.log" 2>&1) \
   || { tail -n 20 "$work/cmake.log" >&2; cannot "the CPU backend libraries did not build (log: $work/cmake.log)"; }
