@@ -37,8 +37,9 @@ import java.util.concurrent.TimeoutException;
  * <p>Delivery is at least once: a broker redelivers when it gets no answer in time. A redelivered
  * event (same {@code source} and {@code id}) that is still being answered, or was answered within
  * {@code dedupTtl}, gets the same reply without the work being done again. The memory of deliveries
- * is this process's: after a restart a redelivered event is answered anew. A delivery that failed in a
- * way worth retrying (overload, shutdown) is forgotten, so its retry runs.
+ * is this process's: after a restart a redelivered event is answered anew. A delivery that failed is
+ * forgotten, whatever the failure, so a redelivery is evaluated again: it runs when the failure was worth a
+ * retry (overload, loading, shutdown), and costs a parse otherwise.
  */
 @Singleton
 final class EventProcessor {
@@ -108,12 +109,6 @@ final class EventProcessor {
                 .flatMapSequential(item -> item(event.getId(), item, deadline), engine.slots())
                 .collectList()
                 .map(results -> {
-                    results.stream().filter(item -> item.error() != null && "shutting_down".equals(item.error().code()))
-                            .findFirst().ifPresent(item -> {
-                                // Better another instance runs the whole batch than this one reports work it did not do.
-                                throw new ApiException(new ApiError.Unavailable(
-                                        "This instance is shutting down; redeliver the batch.", Duration.ofSeconds(1), "shutting_down"));
-                            });
                     int completed = (int) results.stream().filter(BatchResult.Item::succeeded).count();
                     LOG.info("Batch {}: {} items, {} completed, {} failed, in {} ms", event.getId(), results.size(),
                             completed, results.size() - completed, (System.nanoTime() - started) / 1_000_000);
@@ -138,18 +133,21 @@ final class EventProcessor {
                 .map(body -> BatchResult.Item.ok(item.customId(), body))
                 // Other traffic may fill the queue for a moment: an item waits its turn rather than fail.
                 .retryWhen(Retry.backoff(Long.MAX_VALUE, Duration.ofMillis(200)).maxBackoff(Duration.ofSeconds(2))
-                        .filter(EventProcessor::transient_))
+                        .filter(EventProcessor::retriableHere))
                 .timeout(Duration.between(Instant.now(), deadline).isNegative() ? Duration.ZERO : Duration.between(Instant.now(), deadline))
                 .onErrorResume(TimeoutException.class, timeout -> Mono.just(BatchResult.Item.failed(item.customId(),
                         new ApiError.TimedOut("The batch's time limit of %d s passed before this item finished."
                                 .formatted(properties.batchTimeout().toSeconds())))))
-                .onErrorResume(ApiException.class, e -> Mono.just(BatchResult.Item.failed(item.customId(), e.error())))
+                // Shutting down fails the whole delivery (the other items are cancelled): better another instance
+                // runs the batch than this one reports work it did not do.
+                .onErrorResume(ApiException.class, e -> e.error().retry() == ApiError.Retry.ELSEWHERE ? Mono.error(e)
+                        : Mono.just(BatchResult.Item.failed(item.customId(), e.error())))
                 .doOnNext(result -> sink.emit(batchId, result));
     }
 
-    private static boolean transient_(Throwable failure) {
-        return failure instanceof ApiException e && (e.error() instanceof ApiError.Overloaded
-                || e.error() instanceof ApiError.Unavailable u && u.code().equals("model_loading"));
+    /** Other traffic filled the queue, or the model is still loading: this instance will take the item soon. */
+    private static boolean retriableHere(Throwable failure) {
+        return failure instanceof ApiException e && e.error().retry() == ApiError.Retry.HERE;
     }
 
     private List<BatchItem> batchItems(JsonNode data) {

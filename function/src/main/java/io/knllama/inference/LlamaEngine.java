@@ -360,7 +360,8 @@ public final class LlamaEngine implements GracefulShutdownCapable {
             case READY -> null;
             case LOADING -> loaded.isCompletedExceptionally()
                     ? new ApiError.EngineFailure("The model could not be loaded: " + loadFailure().orElse("see the server log"))
-                    : new ApiError.Unavailable("The model is still loading; retry in a moment.", LOADING_RETRY, "model_loading");
+                    : new ApiError.Unavailable("The model is still loading; retry in a moment.", LOADING_RETRY,
+                            ApiError.Unavailable.Reason.LOADING);
             case DRAINING, CLOSED -> SlotScheduler.shuttingDown().error();
         };
     }
