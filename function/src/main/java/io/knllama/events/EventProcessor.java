@@ -7,7 +7,7 @@ import io.cloudevents.core.builder.CloudEventBuilder;
 import io.knllama.error.ApiError;
 import io.knllama.error.ApiException;
 import io.knllama.inference.CompleteFunction;
-import io.knllama.inference.LlamaEngine;
+import io.knllama.inference.Engine;
 import io.knllama.openai.OpenAiRequests;
 import io.knllama.openai.OpenAiResponses;
 import io.micronaut.json.JsonMapper;
@@ -49,14 +49,14 @@ final class EventProcessor {
 
     enum Kind { PROMPT, BATCH }
 
-    private final LlamaEngine engine;
+    private final Engine engine;
     private final CompleteFunction complete;
     private final JsonMapper json;
     private final EventsProperties properties;
     private final SinkEmitter sink;
     private final Cache<String, CompletableFuture<CloudEvent>> deliveries;
 
-    EventProcessor(LlamaEngine engine, CompleteFunction complete, JsonMapper json, EventsProperties properties, SinkEmitter sink) {
+    EventProcessor(Engine engine, CompleteFunction complete, JsonMapper json, EventsProperties properties, SinkEmitter sink) {
         this.engine = engine;
         this.complete = complete;
         this.json = json;

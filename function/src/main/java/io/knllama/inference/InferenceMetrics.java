@@ -18,7 +18,7 @@ import java.util.concurrent.ConcurrentHashMap;
 @Singleton
 final class InferenceMetrics {
 
-    enum Outcome { STOP, LENGTH, CANCELLED, INVALID, OVERLOADED, UNAVAILABLE, ERROR }
+    enum Outcome { STOP, LENGTH, EMBEDDED, CANCELLED, INVALID, OVERLOADED, UNAVAILABLE, ERROR }
 
     private final MeterRegistry registry;
     private final Map<Outcome, Counter> outcomes = new ConcurrentHashMap<>();
@@ -55,7 +55,7 @@ final class InferenceMetrics {
 
     void outcome(Outcome outcome) {
         outcomes.computeIfAbsent(outcome, o -> Counter.builder("knllama.requests")
-                .description("Generation requests by outcome").tag("outcome", o.name().toLowerCase())
+                .description("Generation and embedding requests by outcome").tag("outcome", o.name().toLowerCase())
                 .register(registry)).increment();
     }
 
@@ -79,6 +79,7 @@ final class InferenceMetrics {
     }
 
     void embedded(int tokens) {
+        outcome(Outcome.EMBEDDED);
         promptTokens.increment(tokens);
     }
 }
