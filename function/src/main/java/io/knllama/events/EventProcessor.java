@@ -122,9 +122,8 @@ final class EventProcessor {
                 });
     }
 
-    /** One item's result; never an error signal: a failure becomes the item's error. */
     private Mono<BatchResult.Item> item(String batchId, BatchItem item, Instant deadline) {
-        return Mono.defer(() -> {
+        Mono<Object> work = Mono.defer(() -> {
                     String at = "requests[" + item.customId() + "].body.";
                     if (item.url().equals("/v1/completions")) {
                         OpenAiRequests.Text request = completion(item.body(), at);
@@ -135,16 +134,28 @@ final class EventProcessor {
                     return complete.apply(request.generation())
                             .map(completion -> (Object) OpenAiResponses.chat(header("chatcmpl-"), completion));
                 })
-                .map(body -> BatchResult.Item.ok(item.customId(), body))
                 // Other traffic may fill the queue for a moment: an item waits its turn rather than fail.
                 .retryWhen(Retry.backoff(Long.MAX_VALUE, Duration.ofMillis(200)).maxBackoff(Duration.ofSeconds(2))
                         .filter(EventProcessor::transient_))
-                .timeout(Duration.between(Instant.now(), deadline).isNegative() ? Duration.ZERO : Duration.between(Instant.now(), deadline))
-                .onErrorResume(TimeoutException.class, timeout -> Mono.just(BatchResult.Item.failed(item.customId(),
-                        new ApiError.TimedOut("The batch's time limit of %d s passed before this item finished."
-                                .formatted(properties.batchTimeout().toSeconds())))))
-                .onErrorResume(ApiException.class, e -> Mono.just(BatchResult.Item.failed(item.customId(), e.error())))
+                .timeout(Duration.between(Instant.now(), deadline).isNegative() ? Duration.ZERO : Duration.between(Instant.now(), deadline));
+        return settled(item.customId(), work, properties.batchTimeout())
                 .doOnNext(result -> sink.emit(batchId, result));
+    }
+
+    /**
+     * One item's outcome, never an error signal: every failure becomes the item's error, so that no item can
+     * fail the delivery of the others.
+     */
+    static Mono<BatchResult.Item> settled(String customId, Mono<?> work, Duration batchTimeout) {
+        return work.map(body -> BatchResult.Item.ok(customId, body))
+                .onErrorResume(TimeoutException.class, timeout -> Mono.just(BatchResult.Item.failed(customId,
+                        new ApiError.TimedOut("The batch's time limit of %d s passed before this item finished."
+                                .formatted(batchTimeout.toSeconds())))))
+                .onErrorResume(ApiException.class, e -> Mono.just(BatchResult.Item.failed(customId, e.error())))
+                .onErrorResume(failure -> {
+                    LOG.error("Batch item {} failed", customId, failure);
+                    return Mono.just(BatchResult.Item.failed(customId, new ApiError.EngineFailure(failure.toString())));
+                });
     }
 
     private static boolean transient_(Throwable failure) {

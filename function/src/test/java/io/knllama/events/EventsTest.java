@@ -161,6 +161,21 @@ class EventsTest {
     }
 
     @Test
+    void a_batch_item_with_a_seed_beyond_a_long_fails_alone_and_the_batch_is_answered() throws Exception {
+        String batch = "[{\"custom_id\":\"big-seed\",\"body\":{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],"
+                + "\"seed\":9223372036854775808}},{\"custom_id\":\"ok\",\"body\":" + PROMPT + "}]";
+
+        Reply reply = send("/", event(EventTypes.BATCH, batch), false);
+
+        assertThat(reply.status()).isEqualTo(200);
+        JsonNode items = reply.data().get("results");
+        assertThat(items.get(0).get("error").get("status_code").getIntValue()).isEqualTo(400);
+        assertThat(items.get(0).get("error").get("param").getStringValue()).isEqualTo("seed");
+        assertThat(items.get(0).get("error").get("code").getStringValue()).isEqualTo("invalid_value");
+        assertThat(items.get(1).get("response").get("status_code").getIntValue()).isEqualTo(200);
+    }
+
+    @Test
     void each_batch_item_is_also_sent_to_k_sink_as_its_own_event() throws Exception {
         SUNK.clear();
         String batch = "[{\"custom_id\":\"a\",\"body\":" + PROMPT + "},{\"custom_id\":\"b\",\"body\":" + PROMPT + "}]";
