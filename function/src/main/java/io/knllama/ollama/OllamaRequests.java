@@ -2,6 +2,7 @@ package io.knllama.ollama;
 
 import io.knllama.error.ApiError;
 import io.knllama.error.ApiException;
+import io.knllama.error.Echo;
 import io.knllama.inference.GenerationRequest;
 import io.knllama.inference.GenerationRequest.ChatMessage;
 import io.knllama.inference.GenerationRequest.ChatMessage.Role;
@@ -15,7 +16,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.regex.Pattern;
 
 /**
  * Pure translation of Ollama request bodies into engine requests.
@@ -43,10 +43,6 @@ public final class OllamaRequests {
     /** Sampling options Ollama defines that the engine does not take; accepted only at their neutral value. */
     private static final Set<String> NEUTRAL_ONLY = Set.of("typical_p", "tfs_z", "mirostat", "mirostat_tau",
             "mirostat_eta", "repeat_last_n", "penalize_newline");
-
-    /** Go's duration syntax ({@code 5m}, {@code 1h30m}, {@code -1s}) or a plain number of seconds. */
-    private static final Pattern GO_DURATION = Pattern.compile("-?(\\d+(\\.\\d*)?(ns|us|µs|ms|s|m|h))+|-?\\d+(\\.\\d*)?");
-    private static final Pattern ZERO_DURATION = Pattern.compile("-?(0+(\\.0*)?(ns|us|µs|ms|s|m|h)?)+");
 
     private OllamaRequests() {
     }
@@ -318,10 +314,11 @@ public final class OllamaRequests {
                     + "a number of seconds, but got " + RequestFields.kind(keepAlive) + ".", "invalid_type");
         }
         String value = keepAlive.getStringValue().strip();
-        if (!GO_DURATION.matcher(value).matches()) {
-            throw RequestFields.invalid("keep_alive", ("Invalid value for 'keep_alive': \"%s\" is not a duration such as \"5m\", "
-                    + "\"1h30m\" or \"-1\".").formatted(value), "invalid_value");
-        }
-        return ZERO_DURATION.matcher(value).matches();
+        return switch (GoDuration.read(value)) {
+            case ZERO -> true;
+            case NON_ZERO -> false;
+            case INVALID -> throw RequestFields.invalid("keep_alive", ("Invalid value for 'keep_alive': \"%s\" is not a duration "
+                    + "such as \"5m\", \"1h30m\" or \"-1\".").formatted(Echo.of(value)), "invalid_value");
+        };
     }
 }

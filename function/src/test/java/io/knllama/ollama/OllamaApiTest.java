@@ -299,6 +299,56 @@ class OllamaApiTest {
         assertThat(fields(unknown.json())).containsExactly("error");
     }
 
+    /**
+     * keep_alive values that a backtracking regex took seconds (quadratic) or a stack overflow on, sent together:
+     * each is answered, and liveness probes, which share Netty's event loop with request parsing, keep answering
+     * within a probe's timeout meanwhile.
+     */
+    @Test
+    void hostile_keep_alive_values_are_answered_while_liveness_probes_keep_answering() throws Exception {
+        Map<String, String> expected = Map.of(
+                "0m".repeat(3000) + "1s", "load",
+                "0".repeat(200_000) + "1s", "load",
+                "0m".repeat(200_000), "unload",
+                "0".repeat(200_000) + "x", "400");
+        List<Integer> probes = new ArrayList<>();
+        Map<String, java.util.concurrent.Future<TestServer.Response>> answers = new java.util.HashMap<>();
+        try (var clients = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
+            for (int round = 0; round < 4; round++) {
+                for (String keepAlive : expected.keySet()) {
+                    answers.put(round + ":" + keepAlive, clients.submit(() -> server.post("/api/generate",
+                            "{\"model\":\"tiny\",\"stream\":false,\"keep_alive\":\"" + keepAlive + "\"}")));
+                }
+            }
+            do {
+                probes.add(liveness());
+            } while (answers.values().stream().anyMatch(answer -> !answer.isDone()));
+        }
+
+        assertThat(probes).isNotEmpty().containsOnly(200);
+        for (var answer : answers.entrySet()) {
+            TestServer.Response response = answer.getValue().get();
+            String want = expected.get(answer.getKey().substring(answer.getKey().indexOf(':') + 1));
+            if (want.equals("400")) {
+                assertThat(response.status()).isEqualTo(400);
+                assertThat(response.json().get("error").getStringValue()).contains("keep_alive").hasSizeLessThan(300);
+            } else {
+                assertThat(response.status()).isEqualTo(200);
+                assertThat(response.json().get("done_reason").getStringValue()).isEqualTo(want);
+            }
+        }
+    }
+
+    /** A liveness probe as the kubelet sends it, with a probe's timeout; -1 when it times out. */
+    private static int liveness() {
+        try {
+            return server.send(HttpRequest.newBuilder(server.uri("/health/liveness")).timeout(java.time.Duration.ofSeconds(5)).GET())
+                    .status();
+        } catch (java.io.UncheckedIOException timedOut) {
+            return -1;
+        }
+    }
+
     @Test
     void load_duration_is_reported_once_then_zero() {
         long first = server.post("/api/chat", chat(",\"stream\":false")).json().get("load_duration").getLongValue();
