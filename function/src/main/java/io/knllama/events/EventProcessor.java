@@ -247,7 +247,9 @@ final class EventProcessor {
             throw invalid("data", "The event carries no data.");
         }
         try {
-            return json.readValue(event.getData().toBytes(), JsonNode.class);
+            JsonNode data = json.readValue(event.getData().toBytes(), JsonNode.class);
+            // JSON null (or no JSON at all) reads as no node; what may not be null is decided by the request's kind.
+            return data == null ? JsonNode.nullNode() : data;
         } catch (IOException e) {
             throw invalid("data", "The event's data is not JSON.");
         }

@@ -13,6 +13,8 @@ import io.micronaut.json.tree.JsonNode;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -231,10 +233,52 @@ class EventsTest {
         assertThat(send("/", event(EventTypes.BATCH, "[{\"custom_id\":\"x\",\"body\":{}},{\"custom_id\":\"x\",\"body\":{}}]"), false)
                 .status()).isEqualTo(400);
         assertThat(send("/", event(EventTypes.BATCH, "[{\"body\":{}}]"), false).status()).isEqualTo(400);
+        for (String data : List.of("null", "", "5", "\"x\"", "{}", "{\"requests\":null}")) {
+            assertThat(send("/", event(EventTypes.BATCH, data), false).status()).as("batch data %s", data).isEqualTo(400);
+            assertThat(send("/", event(EventTypes.PROMPT, data), false).status()).as("prompt data %s", data).isEqualTo(400);
+        }
 
         var notAnEvent = server.post("/", "{\"hello\":\"world\"}");
         assertThat(notAnEvent.status()).isEqualTo(400);
         assertThat(notAnEvent.json().get("error").get("code").getStringValue()).isEqualTo("invalid_event");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {
+        "{\"specversion\":\"1.0\",\"id\":\"x\"}",
+        "[]",
+        "null",
+        "1",
+        "\"event\"",
+        "{}",
+        "{\"specversion\":\"0.1\",\"id\":\"x\",\"source\":\"/s\",\"type\":\"io.knllama.prompt.v1\"}",
+        "{\"specversion\":\"1.0\",\"id\":\"x\",\"source\":\"/s\",\"type\":\"io.knllama.prompt.v1\",\"data_base64\":\"!!not base64!!\"}",
+        "{\"specversion\":\"1.0\",\"id\":\"x\",\"source\":\"/s\",\"type\":\"io.knllama.prompt.v1\",\"data_base64\":5}",
+        "{\"specversion\":\"1.0\",\"id\":5,\"source\":\"/s\",\"type\":\"io.knllama.prompt.v1\"}",
+        "{\"specversion\":\"1.0\",\"id\":\"x\",\"source\":\"/s\",\"type\":\"io.knllama.prompt.v1\",\"time\":\"yesterday\"}",
+        "{\"specversion\":\"1.0\",\"id\":\"x\",\"source\":\"/s\",\"type\":\"io.knllama.prompt.v1\",\"data\":",
+        "{\"specversion\":\"1.0\",\"id\":\"x\",\"source\":\"/s\",\"type\":\"io.knllama.prompt.v1\",\"data\":\"a\",\"data_base64\":\"YQ==\"}"})
+    void a_malformed_structured_event_is_a_400_invalid_event_so_it_is_dead_lettered_not_retried(String body) {
+        var response = server.send(HttpRequest.newBuilder(server.uri("/")).header("Content-Type", "application/cloudevents+json")
+                .POST(HttpRequest.BodyPublishers.ofString(body)));
+
+        assertThat(response.status()).as(response.body()).isEqualTo(400);
+        assertThat(response.json().get("error").get("code").getStringValue()).isEqualTo("invalid_event");
+        assertThat(response.body()).doesNotContain("Exception").doesNotContain("\tat ");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"ce-specversion:1.0", "ce-specversion:1.0,ce-id:x,ce-source:/s", "ce-specversion:9.9,ce-id:x,ce-source:/s,ce-type:t",
+            "ce-specversion:1.0,ce-id:x,ce-source:/s,ce-type:io.knllama.prompt.v1,ce-time:yesterday"})
+    void a_malformed_binary_event_is_a_400_invalid_event(String headers) {
+        HttpRequest.Builder request = HttpRequest.newBuilder(server.uri("/")).header("Content-Type", "application/json");
+        for (String header : headers.split(",")) {
+            request.header(header.substring(0, header.indexOf(':')), header.substring(header.indexOf(':') + 1));
+        }
+        var response = server.send(request.POST(HttpRequest.BodyPublishers.ofString(PROMPT)));
+
+        assertThat(response.status()).as(response.body()).isEqualTo(400);
+        assertThat(response.json().get("error").get("code").getStringValue()).isEqualTo("invalid_event");
     }
 
     private static Map<String, String> firstValues(Map<String, List<String>> headers) {
