@@ -1,11 +1,10 @@
 package io.knllama.events;
 
-import com.github.benmanes.caffeine.cache.Cache;
-import com.github.benmanes.caffeine.cache.Caffeine;
 import io.cloudevents.CloudEvent;
 import io.cloudevents.core.builder.CloudEventBuilder;
 import io.knllama.error.ApiError;
 import io.knllama.error.ApiException;
+import io.knllama.error.Echo;
 import io.knllama.inference.CompleteFunction;
 import io.knllama.inference.LlamaEngine;
 import io.knllama.openai.OpenAiRequests;
@@ -53,7 +52,7 @@ final class EventProcessor {
     private final JsonMapper json;
     private final EventsProperties properties;
     private final SinkEmitter sink;
-    private final Cache<String, CompletableFuture<CloudEvent>> deliveries;
+    private final Deliveries deliveries;
 
     EventProcessor(LlamaEngine engine, CompleteFunction complete, JsonMapper json, EventsProperties properties, SinkEmitter sink) {
         this.engine = engine;
@@ -61,26 +60,24 @@ final class EventProcessor {
         this.json = json;
         this.properties = properties;
         this.sink = sink;
-        this.deliveries = Caffeine.newBuilder()
-                .maximumSize(properties.dedupCapacity())
-                .expireAfterWrite(properties.dedupTtl())
-                .build();
+        this.deliveries = new Deliveries(properties.dedupMaxSize(), properties.dedupTtl());
     }
 
     /** The reply to {@code event}; completes exceptionally with an {@link ApiException} when it cannot be answered. */
     CompletableFuture<CloudEvent> handle(CloudEvent event, Kind kind) {
-        String key = event.getSource() + "\n" + event.getId();
+        Deliveries.Key key = Deliveries.key(event, kind);
         CompletableFuture<CloudEvent> reply = new CompletableFuture<>();
-        CompletableFuture<CloudEvent> first = deliveries.asMap().putIfAbsent(key, reply);
-        if (first != null) {
-            LOG.info("Event {} from {} was delivered again; answering with the first delivery's reply", event.getId(), event.getSource());
+        CompletableFuture<CloudEvent> first = deliveries.claim(key, reply);
+        if (first != reply) {
+            LOG.info("Event {} from {} was delivered again; answering with the first delivery's reply",
+                    Echo.of(event.getId()), Echo.of(event.getSource().toString()));
             return first;
         }
         // The work is not tied to this HTTP exchange: if the broker gives up waiting and redelivers,
         // the redelivery picks up the same result.
         Mono<CloudEvent> work = Mono.defer(() -> kind == Kind.PROMPT ? prompt(event) : batch(event));
         work.subscribe(reply::complete, failure -> {
-            deliveries.asMap().remove(key, reply);
+            deliveries.forget(key, reply);
             reply.completeExceptionally(failure);
         });
         return reply;

@@ -38,9 +38,11 @@ import java.io.ByteArrayOutputStream;
 final class EventsController {
 
     private final EventProcessor processor;
+    private final long maxEventSize;
 
-    EventsController(EventProcessor processor) {
+    EventsController(EventProcessor processor, EventsProperties properties) {
         this.processor = processor;
+        this.maxEventSize = properties.maxEventSize();
     }
 
     /** Dispatched by the event's type. {@code /} is where a Trigger with a plain service sink delivers. */
@@ -53,7 +55,7 @@ final class EventsController {
             case EventTypes.BATCH -> EventProcessor.Kind.BATCH;
             default -> throw new ApiException(new ApiError.InvalidRequest("type", ("Unknown event type '%s'; this function "
                     + "consumes '%s' and '%s' (or any type at /events/prompt and /events/batch).")
-                    .formatted(event.getType(), EventTypes.PROMPT, EventTypes.BATCH)));
+                    .formatted(Echo.of(event.getType()), EventTypes.PROMPT, EventTypes.BATCH)));
         };
         return answer(request, event, kind);
     }
@@ -83,8 +85,13 @@ final class EventsController {
      * structured mode, bad {@code data_base64}) is a 400 {@code invalid_event}: it can never succeed, so Knative
      * dead-letters it instead of retrying it as it would a 5xx.
      */
-    private static CloudEvent read(HttpRequest<byte[]> request) {
+    private CloudEvent read(HttpRequest<byte[]> request) {
         byte[] body = request.getBody().orElse(new byte[0]);
+        if (body.length > maxEventSize) {
+            throw new ApiException(new ApiError.HttpRejection(413, "request_too_large", ("The event is %d bytes; this "
+                    + "function takes events of up to %d bytes (KNLLAMA_EVENTS_MAX_EVENT_SIZE). Split the batch.")
+                    .formatted(body.length, maxEventSize)));
+        }
         if (structured(request) && !startsLikeAnObject(body)) {
             throw notAnEvent("a structured-mode event is a JSON object");
         }

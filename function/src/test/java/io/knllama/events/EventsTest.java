@@ -54,6 +54,7 @@ class EventsTest {
         sink.start();
         server = TestServer.start(TinyModel.builder().script("\u2581hello", "\u2581world", TinyModel.EOS).build(), Map.of(
                 "knllama.events.max-batch-items", 4,
+                "knllama.events.max-event-size", "1MB",
                 "knllama.events.sink", "http://127.0.0.1:" + sink.getAddress().getPort() + "/sink"));
     }
 
@@ -207,6 +208,43 @@ class EventsTest {
 
         assertThat(first.get().event().getId()).isEqualTo(second.get().event().getId()).isEqualTo(late.event().getId());
         assertThat(completedRequests() - before).isEqualTo(1.0);
+    }
+
+    @Test
+    void an_event_reusing_a_source_and_id_with_other_data_is_answered_on_its_own_not_with_the_first_reply() throws Exception {
+        CloudEvent first = event(EventTypes.PROMPT, PROMPT);
+        CloudEvent reused = CloudEventBuilder.v1(first).withData("application/json",
+                "{\"messages\":[{\"role\":\"user\",\"content\":\"something else\"}]}".getBytes(StandardCharsets.UTF_8)).build();
+        double before = completedRequests();
+
+        Reply one = send("/", first, false);
+        Reply other = send("/", reused, false);
+
+        assertThat(other.event().getId()).isNotEqualTo(one.event().getId());
+        assertThat(completedRequests() - before).isEqualTo(2.0);
+    }
+
+    @Test
+    void an_event_larger_than_the_configured_size_is_refused_with_413_which_knative_does_not_retry() throws Exception {
+        String huge = "{\"messages\":[{\"role\":\"user\",\"content\":\"" + "x".repeat(1_100_000) + "\"}]}";
+
+        Reply reply = send("/", event(EventTypes.PROMPT, huge), true);
+
+        assertThat(reply.status()).isEqualTo(413);
+        assertThat(reply.error().get("code").getStringValue()).isEqualTo("request_too_large");
+    }
+
+    @Test
+    void a_batch_of_items_naming_a_huge_model_gets_a_reply_that_does_not_echo_it() throws Exception {
+        String model = "m".repeat(120_000);
+        String batch = "[" + String.join(",", java.util.Collections.nCopies(4, "{\"custom_id\":\"%s\",\"body\":{\"model\":\""
+                + model + "\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}}")).formatted("1", "2", "3", "4") + "]";
+
+        Reply reply = send("/", event(EventTypes.BATCH, batch), false);
+
+        assertThat(reply.status()).isEqualTo(200);
+        assertThat(reply.data().get("counts").get("failed").getIntValue()).isEqualTo(4);
+        assertThat(reply.event().getData().toBytes().length).as("reply bytes").isLessThan(4 * 1024);
     }
 
     @Test
