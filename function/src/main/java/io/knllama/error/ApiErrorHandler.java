@@ -83,7 +83,7 @@ final class ApiErrorHandler implements ExceptionHandler<ApiException, HttpRespon
             case REQUEST_ENTITY_TOO_LARGE -> new ApiError.HttpRejection(413, "request_too_large",
                     "The request body is larger than this server accepts.");
             case BAD_REQUEST -> new ApiError.InvalidRequest(null,
-                    detail.isBlank() ? "The request could not be read." : "The request could not be read: " + detail, "invalid_request");
+                    detail.isBlank() ? "The request could not be read." : "The request could not be read: " + Echo.of(detail), "invalid_request");
             default -> status.getCode() >= 500
                     ? new ApiError.HttpRejection(status.getCode(), "internal_error", "The server failed to handle the request.")
                     : new ApiError.HttpRejection(status.getCode(), "http_" + status.getCode(),

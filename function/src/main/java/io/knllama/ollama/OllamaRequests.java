@@ -207,7 +207,7 @@ public final class OllamaRequests {
                 case "tool" -> throw new ApiException(new ApiError.Unsupported(message.path("role"),
                         "Tool messages are not supported: this model does not call tools."));
                 default -> throw RequestFields.invalid(message.path("role"), ("Invalid value for '%s': '%s' is not one of "
-                        + "'system', 'user', 'assistant'.").formatted(message.path("role"), role), "invalid_value");
+                        + "'system', 'user', 'assistant'.").formatted(message.path("role"), Echo.of(role)), "invalid_value");
             };
             nonEmpty(message, "images", "Images are not supported: this model reads text only.");
             nonEmpty(message, "tool_calls", "Tool calls are not supported: this model does not call tools.");

@@ -2,6 +2,7 @@ package io.knllama.openai;
 
 import io.knllama.error.ApiError;
 import io.knllama.error.ApiException;
+import io.knllama.error.Echo;
 import io.knllama.request.RequestFields;
 import io.knllama.inference.GenerationRequest;
 import io.knllama.inference.GenerationRequest.ChatMessage;
@@ -162,7 +163,7 @@ public final class OpenAiRequests {
                 case "tool", "function" -> throw new ApiException(new ApiError.Unsupported(message.path("role"),
                         "Tool messages are not supported: this server does not call tools."));
                 default -> throw RequestFields.invalid(message.path("role"), ("Invalid value for '%s': '%s' is not one of "
-                        + "'system', 'developer', 'user', 'assistant'.").formatted(message.path("role"), role), "invalid_value");
+                        + "'system', 'developer', 'user', 'assistant'.").formatted(message.path("role"), Echo.of(role)), "invalid_value");
             };
             message.unsupported("tool_calls", "Tool calls are not supported by this server.");
             message.unsupported("function_call", "Function calls are not supported by this server.");
@@ -204,8 +205,8 @@ public final class OpenAiRequests {
                 }
                 case "refusal" -> part.allowOnly(Set.of("type", "refusal")).string("refusal");
                 case "image_url", "input_audio", "file" -> throw new ApiException(new ApiError.Unsupported(part.path("type"),
-                        "Content of type '%s' is not supported: this model reads text only.".formatted(type)));
-                default -> throw RequestFields.invalid(part.path("type"), "Invalid content part type '%s'.".formatted(type),
+                        "Content of type '%s' is not supported: this model reads text only.".formatted(Echo.of(type))));
+                default -> throw RequestFields.invalid(part.path("type"), "Invalid content part type '%s'.".formatted(Echo.of(type)),
                         "invalid_value");
             }
         }
@@ -263,7 +264,7 @@ public final class OpenAiRequests {
                 try {
                     token = Integer.parseInt(entry.getKey());
                 } catch (NumberFormatException e) {
-                    throw RequestFields.invalid("logit_bias", "'logit_bias' keys must be token ids, not '%s'.".formatted(entry.getKey()),
+                    throw RequestFields.invalid("logit_bias", "'logit_bias' keys must be token ids, not '%s'.".formatted(Echo.of(entry.getKey())),
                             "invalid_value");
                 }
                 bias.put(token, map.floatNumber(entry.getKey(), -100, 100).orElseThrow());

@@ -123,7 +123,7 @@ public final class RequestFields {
         }
         double number = value.getNumberValue().doubleValue();
         if (!(number >= min && number <= max)) {
-            throw invalid(at(name), "Invalid '%s': %s is not between %s and %s.".formatted(at(name), value.getNumberValue(),
+            throw invalid(at(name), "Invalid '%s': %s is not between %s and %s.".formatted(at(name), Echo.of(value.getNumberValue().toString()),
                     format(min), format(max)), "invalid_value");
         }
         return Optional.of(number);
@@ -275,8 +275,9 @@ public final class RequestFields {
         }
     }
 
+    /** The path of {@code name} in the body; a name the client made up (an unknown key) is cut short like any echo. */
     private String at(String name) {
-        return path.isEmpty() ? name : path + "." + name;
+        return path.isEmpty() ? Echo.of(name) : path + "." + Echo.of(name);
     }
 
     private ApiException typeError(String name, String expected, JsonNode value) {

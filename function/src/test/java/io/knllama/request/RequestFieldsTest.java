@@ -3,6 +3,7 @@ package io.knllama.request;
 import io.knllama.error.ApiError;
 import io.knllama.error.ApiException;
 import io.micronaut.json.JsonMapper;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -49,5 +50,16 @@ class RequestFieldsTest {
 
         assertThat(error.param()).isEqualTo("n");
         assertThat(error.code()).isEqualTo(code);
+    }
+
+    @Test
+    void a_made_up_parameter_name_is_named_cut_short_in_the_param_and_the_message() {
+        String name = "k".repeat(40_000);
+
+        ApiError error = refusal(() -> fields("{\"" + name + "\":1}").allowOnly(java.util.Set.of("model")));
+
+        assertThat(error.code()).isEqualTo("unknown_parameter");
+        assertThat(error.param()).startsWith("kkkk").hasSizeLessThan(100);
+        assertThat(error.message()).hasSizeLessThan(300);
     }
 }
