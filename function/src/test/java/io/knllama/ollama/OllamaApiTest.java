@@ -236,7 +236,7 @@ class OllamaApiTest {
     }
 
     @Test
-    void bodies_are_read_whatever_their_content_type_as_curl_and_some_clients_send_them() {
+    void bodies_are_read_whatever_their_content_type_from_programs_as_curl_and_some_clients_send_them() {
         var form = server.send(HttpRequest.newBuilder(server.uri("/api/chat"))
                 .header("Content-Type", "application/x-www-form-urlencoded")
                 .POST(HttpRequest.BodyPublishers.ofString(chat(",\"stream\":false"))));
@@ -246,6 +246,36 @@ class OllamaApiTest {
         assertThat(form.status()).as(form.body()).isEqualTo(200);
         assertThat(form.json().get("message").get("content").getStringValue()).isEqualTo(" hello world");
         assertThat(none.status()).as(none.body()).isEqualTo(200);
+    }
+
+    /**
+     * What a web page can send to any origin without a CORS preflight, which browsers mark with an Origin header.
+     * The page is on another localhost port: Micronaut itself refuses (403) a foreign origin calling a server
+     * addressed as localhost, but not one addressed by its Knative host name, which is where this check matters.
+     */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"text/plain", "text/plain;charset=UTF-8",
+            "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", ""})
+    void a_body_a_web_page_could_send_cross_origin_without_a_preflight_is_refused(String type) {
+        HttpRequest.Builder request = HttpRequest.newBuilder(server.uri("/api/generate")).header("Origin", "http://localhost:8000")
+                .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"tiny\",\"prompt\":\"hi\",\"stream\":false}"));
+        if (!type.isEmpty()) {
+            request.header("Content-Type", type);
+        }
+
+        var response = server.send(request);
+
+        assertThat(response.status()).isEqualTo(415);
+        assertThat(response.json().get("error").getStringValue()).contains("application/json");
+    }
+
+    @Test
+    void a_web_page_sending_json_after_a_preflight_is_served() {
+        var response = server.send(HttpRequest.newBuilder(server.uri("/api/generate")).header("Origin", "http://localhost:3000")
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"tiny\",\"prompt\":\"hi\",\"stream\":false}")));
+
+        assertThat(response.status()).isEqualTo(200);
     }
 
     @Test
