@@ -85,12 +85,13 @@ public final class OpenAiRequests {
         body.unsupported("audio", "Audio output is not supported by this server.");
         body.unsupported("prediction", "Predicted outputs are not supported by this server.");
         body.unsupported("web_search_options", "Web search is not supported by this server.");
-        body.string("tool_choice").filter(choice -> !choice.equals("none") && !choice.equals("auto")).ifPresent(choice -> {
-            throw new ApiException(new ApiError.Unsupported("tool_choice", "Tools are not supported by this server."));
-        });
+        // A named tool ({"type": "function", ...}) or "required" asks for a tool call; "none" and "auto" need none.
         if (body.present("tool_choice") && body.raw("tool_choice").isObject()) {
             throw new ApiException(new ApiError.Unsupported("tool_choice", "Tools are not supported by this server."));
         }
+        body.string("tool_choice").filter(choice -> !choice.equals("none") && !choice.equals("auto")).ifPresent(choice -> {
+            throw new ApiException(new ApiError.Unsupported("tool_choice", "Tools are not supported by this server."));
+        });
         body.array("modalities").ifPresent(modalities -> modalities.forEach(m -> {
             if (!"text".equals(m.asString())) {
                 throw new ApiException(new ApiError.Unsupported(m.path(), "Only the text modality is supported."));

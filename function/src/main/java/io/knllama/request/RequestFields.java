@@ -49,7 +49,7 @@ public final class RequestFields {
 
     public static RequestFields body(JsonNode body) {
         if (body == null || !body.isObject()) {
-            throw invalid("", "The request body must be a JSON object.", "invalid_type");
+            throw invalid(null, "The request body must be a JSON object.", "invalid_type");
         }
         return new RequestFields(body, "");
     }
