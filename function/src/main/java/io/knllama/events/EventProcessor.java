@@ -34,8 +34,8 @@ import java.util.concurrent.TimeoutException;
  * Answers prompt and batch events through the same completion function the HTTP API uses.
  *
  * <p>Delivery is at least once: a broker redelivers when it gets no answer in time. A redelivered
- * event (same {@code source} and {@code id}) that is still being answered, or was answered within
- * {@code dedupTtl}, gets the same reply without the work being done again. The memory of deliveries
+ * event (same {@code source}, {@code id} and content, see {@link Deliveries}) that is still being answered, or
+ * was answered within {@code dedupTtl}, gets the same reply without the work being done again. The memory of deliveries
  * is this process's: after a restart a redelivered event is answered anew. A delivery that failed in a
  * way worth retrying (overload, shutdown) is forgotten, so its retry runs.
  */
