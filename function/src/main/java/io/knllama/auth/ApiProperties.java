@@ -13,4 +13,10 @@ import jakarta.validation.constraints.Size;
 @ConfigurationProperties(ApiProperties.PREFIX)
 public record ApiProperties(@Nullable @Size(min = 16, message = "must be at least 16 characters") String key) {
     public static final String PREFIX = "knllama.api";
+
+    /** Says whether a key is set, never the key: Micronaut logs configuration beans at DEBUG. */
+    @Override
+    public String toString() {
+        return "ApiProperties[key=" + (key == null ? "unset" : "(set, redacted)") + "]";
+    }
 }

@@ -35,7 +35,7 @@ public sealed interface ApiError {
     record ModelNotFound(String model, String served) implements ApiError {
         @Override
         public String message() {
-            return "The model '%s' does not exist. This server serves '%s'.".formatted(model, served);
+            return "The model '%s' does not exist. This server serves '%s'.".formatted(Echo.of(model), served);
         }
     }
 
@@ -86,8 +86,15 @@ public sealed interface ApiError {
     record TimedOut(String message) implements ApiError {
     }
 
-    /** The engine failed in a way the request did not cause. */
-    record EngineFailure(String message) implements ApiError {
+    /**
+     * The engine failed in a way the request did not cause. {@code detail} is for the log only: it can name Java
+     * classes and native errors, so clients get one stable message instead.
+     */
+    record EngineFailure(String detail) implements ApiError {
+        @Override
+        public String message() {
+            return "The server failed to process this request; the server's log has the details.";
+        }
     }
 
     default int status() {

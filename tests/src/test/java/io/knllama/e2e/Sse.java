@@ -38,32 +38,6 @@ final class Sse implements AutoCloseable {
         }
     }
 
-    /**
-     * A streamed request on a plain socket, read up to its first event and left open; closing the
-     * socket resets the connection at once, an unambiguous client disconnect (a JDK HttpClient whose
-     * body stream is closed early may keep the connection open).
-     */
-    static java.net.Socket openRaw(URI uri, String body) throws IOException {
-        java.net.Socket socket = new java.net.Socket(uri.getHost(), uri.getPort());
-        socket.setSoLinger(true, 0);
-        byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
-        String head = "POST " + uri.getPath() + " HTTP/1.1\r\nHost: " + uri.getHost() + ":" + uri.getPort()
-                + "\r\nContent-Type: application/json\r\nContent-Length: " + bytes.length + "\r\n\r\n";
-        socket.getOutputStream().write(head.getBytes(StandardCharsets.US_ASCII));
-        socket.getOutputStream().write(bytes);
-        socket.getOutputStream().flush();
-        BufferedReader reader = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.UTF_8));
-        String line;
-        while ((line = reader.readLine()) != null && !line.startsWith("data:")) {
-            // status line and headers
-        }
-        if (line == null) {
-            socket.close();
-            throw new IOException("the stream ended before its first event");
-        }
-        return socket;
-    }
-
     static String chat(String content, int maxTokens) {
         return """
                 {"model":"%s","messages":[{"role":"user","content":"%s"}],"max_tokens":%d,"stream":true}"""
