@@ -9,8 +9,12 @@ import java.time.Duration;
 import java.util.concurrent.TimeoutException;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowable;
 
-/** How one batch item's outcome is settled: whatever happens to it, it is that item's result, never the delivery's failure. */
+/**
+ * How one batch item's outcome is settled: whatever happens to it, it is that item's result, never the delivery's
+ * failure, except that this instance is shutting down.
+ */
 class BatchItemTest {
 
     private static BatchResult.Item settle(Mono<?> work) {
@@ -50,5 +54,23 @@ class BatchItemTest {
         assertThat(item.error().statusCode()).isEqualTo(500);
         assertThat(item.error().code()).isEqualTo("engine_error");
         assertThat(item.error().message()).doesNotContain("Arithmetic").doesNotContain("java.");
+    }
+
+    @Test
+    void an_overloaded_item_is_that_items_error() {
+        BatchResult.Item item = settle(Mono.error(new ApiException(new ApiError.Overloaded("busy", Duration.ofSeconds(2)))));
+
+        assertThat(item.error().statusCode()).isEqualTo(503);
+        assertThat(item.error().code()).isEqualTo("overloaded");
+    }
+
+    @Test
+    void shutting_down_fails_the_whole_delivery_so_another_instance_runs_the_batch() {
+        ApiException shuttingDown = new ApiException(new ApiError.Unavailable("going away", Duration.ofSeconds(1),
+                ApiError.Unavailable.Reason.SHUTTING_DOWN));
+
+        Throwable failure = catchThrowable(() -> settle(Mono.error(shuttingDown)));
+
+        assertThat(failure).isSameAs(shuttingDown);
     }
 }
