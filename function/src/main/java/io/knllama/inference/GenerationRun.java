@@ -28,6 +28,7 @@ final class GenerationRun {
 
     private final ModelHost.Loaded llama;
     private final NativeRequests requests;
+    private final PromptCache cache;
     private final InferenceMetrics metrics;
     private final GenerationRequest request;
     private final MonoSink<GenerationStream> admission;
@@ -35,10 +36,11 @@ final class GenerationRun {
     private final Duration timeLimit;
     private final Sinks.Many<GenerationEvent> events = Sinks.many().unicast().onBackpressureBuffer();
 
-    GenerationRun(ModelHost.Loaded llama, NativeRequests requests, InferenceMetrics metrics, GenerationRequest request,
-                  MonoSink<GenerationStream> admission, long arrival, Duration timeLimit) {
+    GenerationRun(ModelHost.Loaded llama, NativeRequests requests, PromptCache cache, InferenceMetrics metrics,
+                  GenerationRequest request, MonoSink<GenerationStream> admission, long arrival, Duration timeLimit) {
         this.llama = llama;
         this.requests = requests;
+        this.cache = cache;
         this.metrics = metrics;
         this.request = request;
         this.admission = admission;
@@ -56,10 +58,13 @@ final class GenerationRun {
         long last = 0;
         boolean timedOut = false;
         boolean streaming = false;
+        StringBuilder answer = new StringBuilder();
+        PromptCache.Claim claim = cache.claim(prepared.promptIds());
+        int[] slotHolds = new int[0];
         try {
             admission.success(new GenerationStream(events.asFlux().doOnCancel(ticket::cancel)));
             streaming = true;
-            LlamaIterator outputs = llama.model().generate(requests.parameters(prepared, request.sampling())).iterator();
+            LlamaIterator outputs = llama.model().generate(requests.parameters(prepared, request.sampling(), claim.slot())).iterator();
             while (outputs.hasNext()) {
                 if (ticket.cancelled()) {
                     // Only here, between tokens: cancelling while this thread waits in the binding
@@ -92,6 +97,7 @@ final class GenerationRun {
                 last = now;
                 if (!output.text.isEmpty()) {
                     uncounted += Utf8Tokens.mayHideTokens(output.text);
+                    answer.append(output.text);
                     events.tryEmitNext(new Token(output.text));
                 }
             }
@@ -107,8 +113,13 @@ final class GenerationRun {
             // when the shortfall could reach the limit, the answer may have been cut there: say so.
             int hidden = uncounted + (endedOnText ? Utf8Tokens.MAX_UNSENT_AT_END : 0);
             FinishReason reason = timedOut || tokens + hidden >= prepared.maxTokens() ? FinishReason.LENGTH : FinishReason.STOP;
+            // The tokens that wrote text: all counted ones but an end-of-text token (an empty last output), known
+            // exactly only when no token went unreported inside a character.
+            int generated = uncounted > 0 ? -1 : endedOnText ? tokens : tokens - 1;
+            slotHolds = PromptCache.afterGeneration(prepared.promptTokens(),
+                    NativeRequests.withAnswer(llama, prepared, answer.toString(), generated), reason == FinishReason.LENGTH);
             long first = firstToken == 0 ? end : firstToken;
-            Finished finished = new Finished(reason, new Usage(prepared.promptTokens(), tokens), new Timings(
+            Finished finished = new Finished(reason, new Usage(prepared.promptTokens(), tokens, claim.reusedTokens()), new Timings(
                     Duration.ofNanos(queuedNanos), Duration.ofNanos(first - granted),
                     Duration.ofNanos(end - first), Duration.ofNanos(end - arrival)));
             metrics.finished(finished);
@@ -123,6 +134,8 @@ final class GenerationRun {
             } else {
                 admission.error(failure);
             }
+        } finally {
+            cache.release(claim.slot(), slotHolds);
         }
     }
 }

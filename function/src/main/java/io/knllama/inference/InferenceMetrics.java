@@ -23,6 +23,7 @@ final class InferenceMetrics {
     private final MeterRegistry registry;
     private final Map<Outcome, Counter> outcomes = new ConcurrentHashMap<>();
     private final Counter promptTokens;
+    private final Counter cachedPromptTokens;
     private final Counter generatedTokens;
     private final Timer timeToFirstToken;
     private final Timer interTokenLatency;
@@ -31,7 +32,10 @@ final class InferenceMetrics {
 
     InferenceMetrics(MeterRegistry registry) {
         this.registry = registry;
-        promptTokens = Counter.builder("knllama.prompt.tokens").description("Prompt tokens processed").register(registry);
+        promptTokens = Counter.builder("knllama.prompt.tokens").description("Prompt tokens, processed or served from the KV cache")
+                .register(registry);
+        cachedPromptTokens = Counter.builder("knllama.prompt.cached.tokens")
+                .description("Prompt tokens served from a slot's KV cache instead of being processed").register(registry);
         generatedTokens = Counter.builder("knllama.generated.tokens").description("Tokens generated").register(registry);
         timeToFirstToken = latency("knllama.time.to.first.token", "From request arrival to the first generated token",
                 Duration.ofMillis(1), Duration.ofSeconds(120));
@@ -74,6 +78,7 @@ final class InferenceMetrics {
     void finished(Finished finished) {
         outcome(finished.reason() == GenerationEvent.FinishReason.STOP ? Outcome.STOP : Outcome.LENGTH);
         promptTokens.increment(finished.usage().promptTokens());
+        cachedPromptTokens.increment(finished.usage().cachedTokens());
         generatedTokens.increment(finished.usage().completionTokens());
         requestDuration.record(finished.timings().total());
     }

@@ -39,6 +39,7 @@ public final class LlamaEngine implements Engine, GracefulShutdownCapable {
     private final ModelHost host;
     private final Admission admission;
     private final NativeRequests requests;
+    private final PromptCache promptCache;
     private final InferenceMetrics metrics;
     private final ModelProperties modelProperties;
     private final EngineProperties engineProperties;
@@ -51,6 +52,7 @@ public final class LlamaEngine implements Engine, GracefulShutdownCapable {
         this.host = new ModelHost(modelProperties, engineProperties, engineProperties.effectiveSlots());
         this.admission = new Admission(host, engineProperties, metrics);
         this.requests = new NativeRequests(json, modelProperties.contextSize(), modelProperties.promptCache());
+        this.promptCache = new PromptCache(engineProperties.effectiveSlots(), modelProperties.promptCache());
         metrics.registry().gauge("knllama.model.load.seconds", host, h -> h.loadTime().toNanos() / 1e9);
         host.startLoading();
     }
@@ -61,8 +63,8 @@ public final class LlamaEngine implements Engine, GracefulShutdownCapable {
             long arrival = System.nanoTime();
             Admission.Ticket ticket = admission.start(
                     llama -> requests.prepare(llama, request),
-                    (prepared, queuedNanos, admitted) -> new GenerationRun(host.require(), requests, metrics, request, sink,
-                            arrival, engineProperties.requestTimeout()).run(prepared, queuedNanos, admitted),
+                    (prepared, queuedNanos, admitted) -> new GenerationRun(host.require(), requests, promptCache, metrics, request,
+                            sink, arrival, engineProperties.requestTimeout()).run(prepared, queuedNanos, admitted),
                     sink::error);
             sink.onCancel(ticket::cancel);
         });
@@ -85,8 +87,12 @@ public final class LlamaEngine implements Engine, GracefulShutdownCapable {
         });
     }
 
-    /** Embeds one input after another in the slot, checking the time limit between them. */
+    /**
+     * Embeds one input after another in the slot, checking the time limit between them. llama.cpp picks the slot for
+     * an embedding itself, so what the free slots hold is unknown while and after it runs.
+     */
     private void embedAll(List<String> inputs, int tokens, long deadline, reactor.core.publisher.MonoSink<Embeddings> sink) {
+        promptCache.forgetFree();
         try {
             ModelHost.Loaded llama = host.require();
             List<float[]> vectors = new ArrayList<>(inputs.size());
@@ -105,6 +111,8 @@ public final class LlamaEngine implements Engine, GracefulShutdownCapable {
             LOG.error("Embedding failed: {}", e.toString());
             metrics.outcome(Outcome.ERROR);
             sink.error(new ApiException(new ApiError.EngineFailure("The engine failed to embed the input.")));
+        } finally {
+            promptCache.forgetFree();
         }
     }
 

@@ -100,7 +100,10 @@ final class ModelHost {
                 .setParallel(slots)
                 .setCtxSize(slots * modelProperties.contextSize())
                 .setBatchSize(engineProperties.batchSize())
-                .setUbatchSize(modelProperties.embeddings() ? engineProperties.batchSize() : Math.min(512, engineProperties.batchSize()));
+                .setUbatchSize(modelProperties.embeddings() ? engineProperties.batchSize() : Math.min(512, engineProperties.batchSize()))
+                // Requests never run past their slot's context (NativeRequests caps the tokens); a context shift would
+                // rewrite a slot's cache behind PromptCache's back.
+                .disableContextShift();
         if (modelProperties.gpuLayers() > 0) {
             parameters.setGpuLayers(modelProperties.gpuLayers());
         }

@@ -43,7 +43,7 @@ class OllamaResponsesTest {
         var timings = new GenerationEvent.Timings(Duration.ofMillis(1), Duration.ofMillis(20), Duration.ofMillis(300),
                 Duration.ofMillis(330));
         Flux<GenerationEvent> events = Flux.just(new GenerationEvent.Finished(GenerationEvent.FinishReason.LENGTH,
-                new GenerationEvent.Usage(7, 9), timings));
+                new GenerationEvent.Usage(7, 9, 0), timings));
 
         GenerateResponse done = (GenerateResponse) OllamaResponses.generateStream("m", new GenerationStream(events), CLOCK,
                 5_000_000L).blockLast();
