@@ -12,7 +12,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
-import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
@@ -24,9 +23,9 @@ import java.util.function.Function;
 
 /**
  * The one way into a slot, for generations and embeddings alike: refuse at once what cannot be served (model not
- * loaded, shutting down, queue full), prepare the request on the engine's own threads (never Netty's), wait a
- * bounded time for a slot, then run the work on a slot thread and release the slot when it returns. Every
- * request that does not reach its slot is counted by outcome here; work that does reports its own end.
+ * loaded, shutting down, queue full), wait a bounded time for a slot, then prepare and run the request on that
+ * slot's thread (never Netty's) and release the slot when it returns. Every request that does not reach its work
+ * is counted by outcome here; work that does reports its own end.
  */
 final class Admission {
 
@@ -63,7 +62,6 @@ final class Admission {
     private final SlotScheduler scheduler;
     private final InferenceMetrics metrics;
     private final ScheduledExecutorService timer;
-    private final ExecutorService prepareExecutor;
     private final ExecutorService slotExecutor;
     private final Set<Ticket> running = ConcurrentHashMap.newKeySet();
 
@@ -72,7 +70,6 @@ final class Admission {
         this.metrics = metrics;
         int slots = properties.effectiveSlots();
         this.timer = Executors.newSingleThreadScheduledExecutor(daemon("llama-timer"));
-        this.prepareExecutor = Executors.newFixedThreadPool(Math.max(2, properties.effectiveThreads()), daemon("llama-prepare"));
         this.slotExecutor = Executors.newFixedThreadPool(slots, daemon("llama-slot"));
         this.scheduler = new SlotScheduler(slots, properties.effectiveQueueCapacity(), properties.maxQueueWait(), timer);
         var registry = metrics.registry();
@@ -96,9 +93,11 @@ final class Admission {
     }
 
     /**
-     * Admits a request: {@code prepare} runs on a prepare thread (it may throw an {@link ApiException}), then the
-     * request waits for a slot, then {@code work} runs in it. {@code refused} receives the error of a request that
-     * does not get that far, unless its caller cancelled it.
+     * Admits a request: it waits (bounded) for a slot; then, on the slot's thread, {@code prepare} renders and
+     * measures it (it may throw an {@link ApiException}, for a prompt too long, say) and {@code work} runs it.
+     * Preparing inside the slot keeps that work admitted and counted: tokenizing a long prompt costs seconds,
+     * and outside the slots it queued unbounded and unseen. {@code refused} receives the error of a request that
+     * does not get as far as its work, unless its caller cancelled it.
      */
     <P> Ticket start(Function<ModelHost.Loaded, P> prepare, SlotWork<P> work, Consumer<ApiException> refused) {
         Ticket ticket = new Ticket();
@@ -107,51 +106,54 @@ final class Admission {
             refused(refusal.get(), refused);
             return ticket;
         }
-        CompletableFuture.supplyAsync(() -> prepare.apply(host.require()), prepareExecutor)
-                .thenCompose(prepared -> queue(ticket, prepared))
-                .whenComplete((admitted, failure) -> {
-                    if (failure != null) {
-                        failed(failure, refused);
-                    } else if (ticket.cancelled()) {
-                        admitted.lease().release();
-                        metrics.outcome(Outcome.CANCELLED);
-                    } else {
-                        run(ticket, admitted, work, refused);
-                    }
-                });
-        return ticket;
-    }
-
-    private record Admitted<P>(P prepared, SlotScheduler.Lease lease, long queuedNanos) {
-    }
-
-    private <P> CompletionStage<Admitted<P>> queue(Ticket ticket, P prepared) {
-        if (ticket.cancelled()) {
-            return CompletableFuture.failedFuture(new CancellationException());
-        }
         long queuedAt = System.nanoTime();
         CompletableFuture<SlotScheduler.Lease> lease = scheduler.acquire();
         ticket.pending = lease;
         if (ticket.cancelled()) {
             lease.cancel(false);
         }
-        return lease.thenApply(granted -> new Admitted<>(prepared, granted, System.nanoTime() - queuedAt));
+        lease.whenComplete((granted, failure) -> {
+            if (failure != null) {
+                failed(failure, refused);
+            } else if (ticket.cancelled()) {
+                granted.release();
+                metrics.outcome(Outcome.CANCELLED);
+            } else {
+                run(ticket, granted, System.nanoTime() - queuedAt, prepare, work, refused);
+            }
+        });
+        return ticket;
     }
 
-    private <P> void run(Ticket ticket, Admitted<P> admitted, SlotWork<P> work, Consumer<ApiException> refused) {
-        metrics.queued(admitted.queuedNanos());
+    private <P> void run(Ticket ticket, SlotScheduler.Lease lease, long queuedNanos, Function<ModelHost.Loaded, P> prepare,
+                         SlotWork<P> work, Consumer<ApiException> refused) {
+        metrics.queued(queuedNanos);
         try {
             slotExecutor.execute(() -> {
                 running.add(ticket);
                 try {
-                    work.run(admitted.prepared(), admitted.queuedNanos(), ticket);
+                    long start = System.nanoTime();
+                    P prepared;
+                    try {
+                        prepared = prepare.apply(host.require());
+                    } catch (RuntimeException e) {
+                        failed(e, refused);
+                        return;
+                    } finally {
+                        metrics.prepared(System.nanoTime() - start);
+                    }
+                    if (ticket.cancelled()) {
+                        metrics.outcome(Outcome.CANCELLED);
+                        return;
+                    }
+                    work.run(prepared, queuedNanos, ticket);
                 } finally {
                     running.remove(ticket);
-                    admitted.lease().release();
+                    lease.release();
                 }
             });
         } catch (RejectedExecutionException shutDown) {
-            admitted.lease().release();
+            lease.release();
             refused(SlotScheduler.shuttingDown(), refused);
         }
     }
@@ -189,7 +191,6 @@ final class Admission {
         running.forEach(Ticket::cancel);
         drain().completeOnTimeout(null, 5, TimeUnit.SECONDS).join();
         slotExecutor.shutdown();
-        prepareExecutor.shutdown();
         timer.shutdownNow();
         slotExecutor.awaitTermination(5, TimeUnit.SECONDS);
     }

@@ -29,6 +29,7 @@ final class InferenceMetrics {
     private final Timer interTokenLatency;
     private final Timer requestDuration;
     private final Timer queueWait;
+    private final Timer preparation;
 
     InferenceMetrics(MeterRegistry registry) {
         this.registry = registry;
@@ -45,6 +46,8 @@ final class InferenceMetrics {
                 Duration.ofMillis(1), Duration.ofSeconds(600));
         queueWait = latency("knllama.queue.wait", "Time spent waiting for a slot",
                 Duration.ofNanos(100_000), Duration.ofSeconds(120));
+        preparation = latency("knllama.prompt.preparation", "Rendering and tokenizing a prompt, in its slot",
+                Duration.ofNanos(100_000), Duration.ofSeconds(60));
     }
 
     private Timer latency(String name, String description, Duration min, Duration max) {
@@ -65,6 +68,10 @@ final class InferenceMetrics {
 
     void queued(long nanos) {
         queueWait.record(nanos, java.util.concurrent.TimeUnit.NANOSECONDS);
+    }
+
+    void prepared(long nanos) {
+        preparation.record(nanos, java.util.concurrent.TimeUnit.NANOSECONDS);
     }
 
     void firstToken(long nanosSinceArrival) {

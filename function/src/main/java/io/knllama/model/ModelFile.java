@@ -19,6 +19,7 @@ public record ModelFile(
         String architecture,
         String name,
         long vocabularySize,
+        long longestTokenBytes,
         boolean addsBos,
         Optional<String> chatTemplate) {
 
@@ -57,6 +58,7 @@ public record ModelFile(
                 arch,
                 gguf.string("general.name").orElse(arch),
                 gguf.value("tokenizer.ggml.tokens").map(GgufFile.MetadataValue::length).orElse(0L),
+                gguf.value("tokenizer.ggml.tokens").map(GgufFile.MetadataValue::longestElement).orElse(0L),
                 // llama.cpp's default when the flag is absent: SentencePiece vocabularies add BOS, others do not
                 gguf.bool("tokenizer.ggml.add_bos_token").orElse("llama".equals(tokenizer)),
                 gguf.string("tokenizer.chat_template").filter(t -> !t.isBlank()));

@@ -114,8 +114,10 @@ public record GgufFile(
      *                     large arrays)
      * @param elementType  for arrays, the element type; otherwise {@code null}
      * @param length       for arrays, the element count; for strings, the byte length; otherwise 1
+     * @param longestElement for arrays of strings, the byte length of the longest (a vocabulary's longest token);
+     *                       otherwise 0
      */
-    public record MetadataValue(GgufValueType type, Object value, GgufValueType elementType, long length) {
+    public record MetadataValue(GgufValueType type, Object value, GgufValueType elementType, long length, long longestElement) {
     }
 
     /**

@@ -180,10 +180,10 @@ final class GgufReader {
             case STRING -> {
                 long length = peekU64();
                 String text = length <= MAX_KEPT_STRING ? string(MAX_KEPT_STRING, key) : skipString(key);
-                yield new MetadataValue(type, text, null, length);
+                yield new MetadataValue(type, text, null, length, 0);
             }
             case ARRAY -> array(key);
-            default -> new MetadataValue(type, scalar(type), null, 1);
+            default -> new MetadataValue(type, scalar(type), null, 1, 0);
         };
     }
 
@@ -195,13 +195,15 @@ final class GgufReader {
         long count = u64("array length of '" + key + "'");
         boolean keep = count <= MAX_KEPT_ARRAY;
         List<Object> values = keep ? new ArrayList<>((int) count) : null;
+        long longest = 0;
         if (elementType == GgufValueType.STRING && !keep && checks == GgufFile.Checks.ALL_BUT_LARGE_ARRAYS) {
             bound(count, 8, "array length of '" + key + "'");
-            skipStrings(count, key);
+            longest = skipStrings(count, key);
         } else if (elementType == GgufValueType.STRING) {
             bound(count, 8, "array length of '" + key + "'");
             Set<String> seen = TOKENS_KEY.equals(key) ? new HashSet<>() : null;
             for (long i = 0; i < count; i++) {
+                longest = Math.max(longest, peekU64());
                 String element = peekU64() <= MAX_KEPT_STRING ? string(MAX_KEPT_STRING, key) : skipString(key);
                 if (seen != null) {
                     checkUniqueToken(seen, element, i);
@@ -220,7 +222,7 @@ final class GgufReader {
                 skip(count * elementType.size());
             }
         }
-        return new MetadataValue(GgufValueType.ARRAY, keep ? Collections.unmodifiableList(values) : null, elementType, count);
+        return new MetadataValue(GgufValueType.ARRAY, keep ? Collections.unmodifiableList(values) : null, elementType, count, longest);
     }
 
     /** llama.cpp asserts that every vocabulary entry is distinct, renaming empty ones first. */
@@ -298,12 +300,14 @@ final class GgufReader {
      * Skips {@code count} strings, checking only that each lies inside the file. One tight loop: it runs
      * once per vocabulary entry on the function's cold start, mostly before the JIT has compiled anything.
      */
-    private void skipStrings(long count, String what) throws GgufException, IOException {
+    private long skipStrings(long count, String what) throws GgufException, IOException {
+        long longest = 0;
         for (long i = 0; i < count; i++) {
             if (buffer.remaining() < 8) {
                 fill(8);
             }
             long length = buffer.getLong();
+            longest = Math.max(longest, length);
             if (length >= 0 && length <= buffer.remaining()) {
                 buffer.position(buffer.position() + (int) length);
             } else if (length < 0) {
@@ -312,6 +316,7 @@ final class GgufReader {
                 skip(length);
             }
         }
+        return longest;
     }
 
     /** Skips a string too long to keep, after checking it lies inside the file. */
