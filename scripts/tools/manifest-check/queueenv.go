@@ -13,7 +13,7 @@ import (
 	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
 )
 
-// podIP and podName stand in for the downward-API fields of a pod running on this machine.
+// podIP (also the host's IP) and podName stand in for the downward-API fields of a pod running on this machine.
 const (
 	podIP   = "127.0.0.1"
 	podName = "knllama-local"
@@ -159,7 +159,7 @@ func downwardEnv(c corev1.Container, service string) (map[string]string, error) 
 			env[e.Name] = podName
 		case e.ValueFrom.FieldRef != nil && e.ValueFrom.FieldRef.FieldPath == "metadata.namespace":
 			env[e.Name] = namespace
-		case e.ValueFrom.FieldRef != nil && e.ValueFrom.FieldRef.FieldPath == "status.podIP":
+		case e.ValueFrom.FieldRef != nil && (e.ValueFrom.FieldRef.FieldPath == "status.podIP" || e.ValueFrom.FieldRef.FieldPath == "status.hostIP"):
 			env[e.Name] = podIP
 		default:
 			return nil, fmt.Errorf("%s: %s: no local value for %+v", c.Name, e.Name, *e.ValueFrom)
