@@ -46,7 +46,9 @@ class QueueProxyIT {
 
     private static final int TIME_DIVISOR = 20;
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    /** HTTP/1.1, as the activator talks to a Revision whose port is named http1 (an h2c upgrade would make queue-proxy speak HTTP/2 to the function). */
+    private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofSeconds(5)).build();
     /** Gemma's end-of-text and end-of-turn tokens, banned so that an answer runs to max_tokens. */
     private static final String NO_END = "\"logit_bias\":{\"1\":-100,\"106\":-100}";
     private static final Path LOGS = Path.of(System.getProperty("knllama.e2e.logs", "target/e2e-logs"));

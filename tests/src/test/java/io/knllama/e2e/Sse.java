@@ -15,7 +15,9 @@ import java.time.Duration;
 /** A streamed request read event by event; closing it early is a client disconnect. */
 final class Sse implements AutoCloseable {
 
-    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    /** HTTP/1.1: the function serves no HTTP/2, and a proxy in front (queue-proxy) would upgrade an h2c request. */
+    private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofSeconds(5)).build();
 
     private final HttpResponse<InputStream> response;
     private final BufferedReader reader;

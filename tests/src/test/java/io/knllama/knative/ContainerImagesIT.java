@@ -82,7 +82,7 @@ class ContainerImagesIT {
             // Not from the manifest: the JVM's AOT log, to see that the cache trained at build time is accepted.
             functionEnv.put("JAVA_TOOL_OPTIONS", "-Xlog:aot=info");
             List<String> serve = pod.dockerRun(pod.function(), name, volume, true, functionEnv);
-            serve.add(1, "--detach");
+            serve.add(2, "--detach"); // after "docker run"
             serve.add(functionImage);
             var started = Repo.run(Duration.ofMinutes(1), serve.toArray(String[]::new));
             assertThat(started.exitCode()).as(started.output()).isZero();
