@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole performance suite in one command, for a quiet machine: the engine-overhead comparison, the
-# concurrency sweep and fixed-rate runs against the function (and a second server side by side when
-# KNLLAMA_BENCH_COMPARE_URL is set), then the k6 load, stress, spike and soak profiles. Everything goes under
-# one results directory, with a SUMMARY.md listing each step's outcome. Takes about 40 minutes with defaults.
+# concurrency sweep and fixed-rate runs against the function and llama-server (of the binding's era and current)
+# side by side, the multi-turn conversations against the function and its peers, cold start and memory, then
+# the k6 load, stress, spike and soak profiles. Everything goes under one results directory, with a SUMMARY.md
+# listing each step's outcome. Takes over an hour with defaults (more the first time: the peers are built).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
@@ -11,27 +12,26 @@ usage() {
 usage: ${0##*/} [-h]
 Runs every benchmark in sequence and writes the results under one directory.
   KNLLAMA_BENCH_RESULTS        results directory (default bench-results/all-<time>)
-  KNLLAMA_BENCH_STEPS          steps to run, comma-separated (default overhead,sweep,load,stress,spike,soak)
-  KNLLAMA_BENCH_COMPARE_URL    a second OpenAI-compatible server (e.g. llama-server on the same model), benchmarked
-                               side by side with the function in the sweep; KNLLAMA_BENCH_COMPARE_NAME names it
-                               (default llama-server), KNLLAMA_BENCH_COMPARE_EXTRA adds JSON fields to its requests
-                               (e.g. '{"cache_prompt":false}' so llama-server does not reuse prompts the function recomputes)
-  KNLLAMA_BENCH_API            sweep: chat (default) or completions (the same transcript text to every server; use it with
-                               a compared server that would render chat messages with another template)
-  KNLLAMA_BENCH_REQUESTS       sweep: measured requests per level and target (default 30)
+  KNLLAMA_BENCH_STEPS          steps to run, comma-separated (default
+                               overhead,sweep,conversation,cold-start,memory,load,stress,spike,soak)
+  KNLLAMA_BENCH_TARGETS        sweep: servers side by side (default knllama,llama-server-7841fc7,llama-server: the
+                               binding's llama.cpp for the serving layers alone, and a current one; see bench.sh -h)
+  KNLLAMA_BENCH_API            sweep: chat or completions (default completions: the same transcript text to every server)
+  KNLLAMA_BENCH_REQUESTS       sweep: measured requests per level and server (default 30)
   KNLLAMA_BENCH_CONCURRENCY    sweep: levels (default 1,2,4,8)
   KNLLAMA_BENCH_MAX_TOKENS     sweep and rates: max_tokens (default 128)
   KNLLAMA_BENCH_RATES          fixed arrival rates in requests/s (default 0.25,0.5,1)
   KNLLAMA_BENCH_RATE_DURATION  seconds per rate (default 60)
-  KNLLAMA_MODEL_PATH, KNLLAMA_ENGINE_SLOTS (2), KNLLAMA_ENGINE_THREADS (2), KNLLAMA_BENCH_JAVA_OPTS: the function
-  KNLLAMA_OVERHEAD_*, KNLLAMA_K6_*: passed to bench-engine-overhead.sh and k6/run.sh (see their -h)
+  KNLLAMA_MODEL_PATH, KNLLAMA_ENGINE_SLOTS (2), KNLLAMA_ENGINE_THREADS (2), KNLLAMA_BENCH_JAVA_OPTS: every server
+  KNLLAMA_OVERHEAD_*, KNLLAMA_CONV_*, KNLLAMA_COLD_*, KNLLAMA_K6_*: passed to bench-engine-overhead.sh,
+  bench-conversation.sh, bench-cold-start.sh and k6/run.sh (see their -h)
 USAGE
 }
 [[ "${1:-}" == "-h" || "${1:-}" == "--help" ]] && { usage; exit 0; }
 (( $# == 0 )) || { usage; exit 2; }
 
 dir="${KNLLAMA_BENCH_RESULTS:-bench-results/all-$(date +%Y%m%d-%H%M%S)}"
-steps=",${KNLLAMA_BENCH_STEPS:-overhead,sweep,load,stress,spike,soak},"
+steps=",${KNLLAMA_BENCH_STEPS:-overhead,sweep,conversation,cold-start,memory,load,stress,spike,soak},"
 export KNLLAMA_MODEL_PATH="${KNLLAMA_MODEL_PATH:-$("$KNLLAMA_ROOT/scripts/fetch-model.sh")}"
 export KNLLAMA_ENGINE_SLOTS="${KNLLAMA_ENGINE_SLOTS:-2}" KNLLAMA_ENGINE_THREADS="${KNLLAMA_ENGINE_THREADS:-2}"
 export KNLLAMA_OVERHEAD_THREADS="${KNLLAMA_OVERHEAD_THREADS:-$KNLLAMA_ENGINE_THREADS}"
@@ -42,9 +42,8 @@ summary="$dir/SUMMARY.md"
   echo "# knllama performance suite: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
   echo
   echo "- Machine: $(nproc) CPUs ($(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)), $(free -g | awk '/^Mem:/ {print $2 " GiB memory"}'), $(uname -sr); load average at start $(cut -d' ' -f1-3 /proc/loadavg)"
-  echo "- Model: \`$(basename "$KNLLAMA_MODEL_PATH")\`, sha256 \`$(sha256_of "$KNLLAMA_MODEL_PATH")\`; function: $KNLLAMA_ENGINE_SLOTS slots, $KNLLAMA_ENGINE_THREADS threads"
+  echo "- Model: \`$(basename "$KNLLAMA_MODEL_PATH")\`, sha256 \`$(sha256_of "$KNLLAMA_MODEL_PATH")\`; every server: $KNLLAMA_ENGINE_SLOTS slots, $KNLLAMA_ENGINE_THREADS threads"
   echo "- Commit: \`$(git -C "$KNLLAMA_ROOT" rev-parse --short HEAD)\`$(git -C "$KNLLAMA_ROOT" diff --quiet HEAD -- 2>/dev/null || echo " (with uncommitted changes)")"
-  [[ -n "${KNLLAMA_BENCH_COMPARE_URL:-}" ]] && echo "- Compared with: ${KNLLAMA_BENCH_COMPARE_NAME:-llama-server} at $KNLLAMA_BENCH_COMPARE_URL"
   echo
   echo "| Step | Outcome | Output |"
   echo "| --- | --- | --- |"
@@ -67,18 +66,16 @@ step() {
 }
 
 step overhead "\`overhead/overhead.txt\`" env KNLLAMA_OVERHEAD_OUT="$dir/overhead" "$KNLLAMA_ROOT/scripts/bench-engine-overhead.sh"
-
-compare=()
-if [[ -n "${KNLLAMA_BENCH_COMPARE_URL:-}" ]]; then
-  name="${KNLLAMA_BENCH_COMPARE_NAME:-llama-server}"
-  compare=(--target "$name=$KNLLAMA_BENCH_COMPARE_URL")
-  [[ -n "${KNLLAMA_BENCH_COMPARE_EXTRA:-}" ]] && compare+=(--extra-body "$name=$KNLLAMA_BENCH_COMPARE_EXTRA")
-fi
-step sweep "\`sweep/bench.json\`, \`sweep/bench.png\`" "$KNLLAMA_ROOT/scripts/bench.sh" --start-function "${compare[@]}" \
-  --concurrency "${KNLLAMA_BENCH_CONCURRENCY:-1,2,4,8}" --requests "${KNLLAMA_BENCH_REQUESTS:-30}" --warmup 3 \
-  --max-tokens "${KNLLAMA_BENCH_MAX_TOKENS:-128}" --api "${KNLLAMA_BENCH_API:-chat}" --rate "${KNLLAMA_BENCH_RATES:-0.25,0.5,1}" \
-  --rate-duration "${KNLLAMA_BENCH_RATE_DURATION:-60}" --label "knllama suite $(date +%Y-%m-%d)" --out "$dir/sweep/bench.json"
-
+step sweep "\`sweep/sweep.txt\`, \`sweep/sweep.png\`" env KNLLAMA_BENCH_OUT="$dir/sweep" \
+  KNLLAMA_BENCH_TARGETS="${KNLLAMA_BENCH_TARGETS:-knllama,llama-server-7841fc7,llama-server}" KNLLAMA_BENCH_API="${KNLLAMA_BENCH_API:-completions}" \
+  KNLLAMA_BENCH_CONCURRENCY="${KNLLAMA_BENCH_CONCURRENCY-1,2,4,8}" KNLLAMA_BENCH_REQUESTS="${KNLLAMA_BENCH_REQUESTS:-30}" \
+  KNLLAMA_BENCH_WARMUP=3 KNLLAMA_BENCH_MAX_TOKENS="${KNLLAMA_BENCH_MAX_TOKENS:-128}" \
+  KNLLAMA_BENCH_RATES="${KNLLAMA_BENCH_RATES:-0.25,0.5,1}" KNLLAMA_BENCH_RATE_DURATION="${KNLLAMA_BENCH_RATE_DURATION:-60}" \
+  KNLLAMA_BENCH_LABEL="knllama suite $(date +%Y-%m-%d)" "$KNLLAMA_ROOT/scripts/bench.sh"
+step conversation "\`conversation/conversation.txt\`, \`conversation/conversation.png\`" env KNLLAMA_BENCH_OUT="$dir/conversation" \
+  "$KNLLAMA_ROOT/scripts/bench-conversation.sh"
+step cold-start "\`cold-start/cold-start.txt\`" env KNLLAMA_BENCH_OUT="$dir/cold-start" "$KNLLAMA_ROOT/scripts/bench-cold-start.sh"
+step memory "\`memory/memory.txt\`" env KNLLAMA_BENCH_OUT="$dir/memory" "$KNLLAMA_ROOT/scripts/bench-memory.sh"
 for profile in load stress spike soak; do
   step "$profile" "\`k6/\` ($profile)" env KNLLAMA_K6_RESULTS="$dir/k6" "$KNLLAMA_ROOT/scripts/k6/run.sh" "$profile"
 done

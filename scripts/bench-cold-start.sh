@@ -1,48 +1,146 @@
 #!/usr/bin/env bash
-# Measures the function's cold start, the number that decides scale-to-zero: time from process start
-# to readiness and to the first streamed token, with the model in the page cache. Runs the image's
-# own configuration (its Java runtime, /app layout, JVM options) with and without each start-up
-# measure, interleaved, and prints medians.
+# Cold start, the number that decides scale-to-zero, for the function and its peers in one run: from the moment
+# the server process is launched to its readiness probe answering, and to the first streamed token of a request
+# sent then (what Knative's activator does with the request that woke the pod), with the model in the page cache;
+# then the server's resident memory after a fixed warm-up. Variants run interleaved (A B C A B C ...), so drift in
+# the machine's load hits them alike, and the table gives medians.
+#   java-jar        the function as run-local.sh runs it: java -jar function/target/function.jar, no options
+#   image           the image's Java runtime and JVM options (read from function/pom.xml's entrypoint), AOT cache and
+#                   pre-extracted native library, from the staged image files
+#   plain, native-lib, c1, aot, aot+native-lib, image-no-mmap   the image's runtime with its start-up measures one by one
+#   llama-server    a current llama-server (lib/peers.sh); ready when /health says so
+#   ollama          Ollama, where it builds here; ready when its API answers (it loads the model on the first request)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+source "$KNLLAMA_ROOT/scripts/lib/serve.sh"
+source "$KNLLAMA_ROOT/scripts/lib/peers.sh"
 
 usage() {
   cat >&2 <<USAGE
 usage: ${0##*/} [-h]
-  RUNS                  runs per variant (default 5)
-  KNLLAMA_MODEL_PATH    model (default: ./scripts/fetch-model.sh)
-  KNLLAMA_BENCH_OUT     directory for the JSON result (default: target/bench)
-Needs the image's staged files: ./mvnw -pl function -am package -DskipTests (the images profile writes
-function/target/image-app and target/image-base).
+  RUNS                    runs per variant (default 5)
+  KNLLAMA_COLD_VARIANTS   comma-separated (default java-jar,image,llama-server,ollama; also plain, native-lib, c1, aot,
+                          aot+native-lib, image-no-mmap: the README's breakdown of the image's start-up measures)
+  KNLLAMA_COLD_WARMUP     requests after the first token, before memory is read (default 3)
+  KNLLAMA_MODEL_PATH      model (default: ./scripts/fetch-model.sh); KNLLAMA_ENGINE_SLOTS (2), KNLLAMA_ENGINE_THREADS (2),
+                          KNLLAMA_MODEL_CONTEXT_SIZE (4096): every variant
+  KNLLAMA_BENCH_OUT       results directory (default: target/bench)
+The image variants need the image's staged files: ./mvnw -pl function -am package -DskipTests (the images profile
+writes function/target/image-app and target/image-base).
 USAGE
 }
 [[ "${1:-}" == "-h" || "${1:-}" == "--help" ]] && { usage; exit 0; }
 (( $# == 0 )) || { usage; exit 2; }
 
 runs="${RUNS:-5}"
-model="${KNLLAMA_MODEL_PATH:-$("$KNLLAMA_ROOT/scripts/fetch-model.sh")}"
+IFS=, read -ra variants <<<"${KNLLAMA_COLD_VARIANTS:-java-jar,image,llama-server,ollama}"
+warmup="${KNLLAMA_COLD_WARMUP:-3}"
+export KNLLAMA_MODEL_PATH="${KNLLAMA_MODEL_PATH:-$("$KNLLAMA_ROOT/scripts/fetch-model.sh")}"
+export KNLLAMA_ENGINE_SLOTS="${KNLLAMA_ENGINE_SLOTS:-2}" KNLLAMA_ENGINE_THREADS="${KNLLAMA_ENGINE_THREADS:-2}"
+export KNLLAMA_MODEL_CONTEXT_SIZE="${KNLLAMA_MODEL_CONTEXT_SIZE:-4096}"
+out="${KNLLAMA_BENCH_OUT:-$KNLLAMA_ROOT/target/bench}"
 app="$KNLLAMA_ROOT/function/target/image-app"
 runtime="$KNLLAMA_ROOT/target/image-base/runtime/opt/java"
-[[ -f "$app/app/function.aot" && -x "$runtime/bin/java" ]] \
-  || die "no staged image files: run ./mvnw -pl function -am package -DskipTests first"
-out="${KNLLAMA_BENCH_OUT:-$KNLLAMA_ROOT/target/bench}"
+java_home="$(find_java_home)"
 mkdir -p "$out"
-cat "$model" > /dev/null # into the page cache: the figure is for a node that has the model file cached
 
-# The image's JVM options (function/pom.xml's entrypoint) without the three start-up measures, then each alone,
-# then all of them: the image; and the image reading the model instead of mapping it.
+# The image's JVM options, from its entrypoint in function/pom.xml, with the image's paths mapped to the staged files.
+image_options() {
+  # shellcheck disable=SC2016 # the pom's literal ${knllama.image.aot}
+  sed -n '/<entrypoint>/,/<\/entrypoint>/p' "$KNLLAMA_ROOT/function/pom.xml" | grep -o '<arg>[^<]*</arg>' | sed 's/<\/*arg>//g' \
+    | sed -e '1d' -e '/^-jar$/,$d' -e 's|\${knllama.image.aot}|-XX:AOTCache=function.aot|' -e "s|/opt/knllama/native|$app/native|g"
+}
+# The image's own KNLLAMA_* settings, if it sets any.
+image_environment() {
+  sed -n '/<environment>/,/<\/environment>/p' "$KNLLAMA_ROOT/function/pom.xml" | sed -n 's|.*<\(KNLLAMA_[A-Z0-9_]*\)>\([^<]*\)</.*|\1=\2|p'
+}
 base="--enable-native-access=ALL-UNNAMED -XX:+UseSerialGC -XX:MaxRAMPercentage=25 -XX:+ExitOnOutOfMemoryError -XX:-UsePerfData"
-native="-Dde.kherud.llama.lib.path=$app/native"
-aot="-XX:AOTCache=function.aot"
-c1="-XX:TieredStopAtLevel=1"
-log "cold start: $runs runs per variant, $(nproc) CPUs, $(basename "$model")"
-"$(find_java_home)/bin/java" "$KNLLAMA_ROOT/scripts/bench/ColdStart.java" "$runs" "$runtime/bin/java" "$model" "$app/app/function.jar" \
-  "plain=$base" \
-  "native-lib=$base $native" \
-  "c1=$base $c1" \
-  "aot=$base $aot" \
-  "aot+native-lib=$base $aot $native" \
-  "image=$base $c1 $aot $native" \
-  "image-no-mmap=$base $c1 $aot $native -Dknllama.model.mmap=false" \
-  | tee "$out/cold-start.txt"
-log "written $out/cold-start.txt"
+native="-Dde.kherud.llama.lib.path=$app/native" aot="-XX:AOTCache=function.aot" c1="-XX:TieredStopAtLevel=1"
+declare -A jvm=([plain]="$base" [native-lib]="$base $native" [c1]="$base $c1" [aot]="$base $aot"
+  [aot+native-lib]="$base $aot $native" [image]="$(image_options | tr '\n' ' ')"
+  [image-no-mmap]="$(image_options | tr '\n' ' ') -Dknllama.model.mmap=false")
+
+for variant in "${variants[@]}"; do
+  case "$variant" in
+    java-jar) build_function_if_stale ;;
+    llama-server|llama-server-7841fc7) peer_available "$variant" ;;
+    ollama) peer_available ollama || variants=("${variants[@]/ollama}") ;;
+    *) [[ -n "${jvm[$variant]:-}" ]] || die "unknown variant '$variant' (see -h)"
+       [[ -f "$app/app/function.aot" && -x "$runtime/bin/java" ]] \
+         || die "variant $variant needs the image's staged files: run ./mvnw -pl function -am package -DskipTests first" ;;
+  esac
+done
+read -ra variants <<<"${variants[*]}" # without the skipped ones
+
+server_pid=""
+trap 'stop_peer; PEER_PID="$server_pid" stop_peer' EXIT
+if [[ " ${variants[*]} " == *" ollama "* ]]; then
+  start_peer ollama "$(free_port)" "$out/ollama-import.log" # the model into Ollama's store once, before any timing
+  stop_peer
+fi
+cat "$KNLLAMA_MODEL_PATH" >/dev/null # into the page cache: the figures are for a node that has the model file cached
+
+now_us() { echo "${EPOCHREALTIME/./}"; }
+
+# launch VARIANT PORT LOG: starts the variant's server in the background; sets server_pid, probe and model_id.
+launch() {
+  local variant="$1" port="$2" logfile="$3" command environment
+  case "$variant" in
+    llama-server|llama-server-7841fc7|ollama)
+      mapfile -d '' command < <(peer_command "$variant" "$port")
+      mapfile -t environment < <(peer_environment "$variant" "$port")
+      env "${environment[@]}" "${command[@]}" >"$logfile" 2>&1 &
+      probe="/health" model_id="$(basename "$KNLLAMA_MODEL_PATH" .gguf)"
+      [[ "$variant" == ollama ]] && probe="/api/version" model_id="$OLLAMA_MODEL_NAME" ;;
+    java-jar)
+      PORT="$port" MICRONAUT_SERVER_HOST=127.0.0.1 "$java_home/bin/java" -jar "$KNLLAMA_ROOT/function/target/function.jar" >"$logfile" 2>&1 &
+      probe="/health/readiness" model_id="$(basename "$KNLLAMA_MODEL_PATH" .gguf)" ;;
+    *)
+      mapfile -t environment < <(image_environment)
+      # shellcheck disable=SC2086 # a list of JVM options
+      (cd "$app/app" && exec env "${environment[@]}" PORT="$port" MICRONAUT_SERVER_HOST=127.0.0.1 "$runtime/bin/java" ${jvm[$variant]} -jar function.jar) \
+        >"$logfile" 2>&1 &
+      probe="/health/readiness" model_id="$(basename "$KNLLAMA_MODEL_PATH" .gguf)" ;;
+  esac
+  server_pid=$!
+}
+
+# first_token URL MODEL: sends a streamed chat request and prints the time its first text arrived (µs since the epoch).
+first_token() {
+  local line first=""
+  while IFS= read -r line; do
+    [[ -z "$first" && "$line" == data:* && "$line" =~ \"(content|text)\":\"[^\"] ]] && first="$(now_us)"
+  done < <(curl -sN --max-time 120 "$1/v1/chat/completions" -H 'Content-Type: application/json' \
+    -d "{\"model\":\"$2\",\"messages\":[{\"role\":\"user\",\"content\":\"What is the capital of France?\"}],\"max_tokens\":16,\"temperature\":0,\"stream\":true}")
+  echo "$first"
+}
+
+log "cold start: $runs runs of ${variants[*]}; $(nproc) CPUs, $(basename "$KNLLAMA_MODEL_PATH"), warm-up $warmup requests"
+printf 'run\tvariant\tready_ms\tfirst_token_ms\trss_mib\n' >"$out/cold-start-runs.tsv"
+for ((i = 1; i <= runs; i++)); do
+  for variant in "${variants[@]}"; do
+    port="$(free_port)" logfile="$out/cold-start-$variant.log"
+    start="$(now_us)"
+    launch "$variant" "$port" "$logfile"
+    url="http://127.0.0.1:$port"
+    until curl -fs -o /dev/null --max-time 1 "$url$probe"; do
+      kill -0 "$server_pid" 2>/dev/null || { tail -n 20 "$logfile" >&2; die "$variant exited before it was ready"; }
+      (( $(now_us) - start < 180000000 )) || die "$variant not ready in 180 s; see $logfile"
+      sleep 0.002
+    done
+    ready="$(now_us)"
+    first="$(first_token "$url" "$model_id")"
+    [[ -n "$first" ]] || { tail -n 20 "$logfile" >&2; die "$variant streamed no token; see $logfile"; }
+    for ((w = 0; w < warmup; w++)); do
+      curl -fsS -o /dev/null --max-time 120 "$url/v1/chat/completions" -H 'Content-Type: application/json' \
+        -d "{\"model\":\"$model_id\",\"messages\":[{\"role\":\"user\",\"content\":\"Tell me about the sea, part $w.\"}],\"max_tokens\":64}" \
+        || die "$variant: a warm-up request failed; see $logfile"
+    done
+    rss="$(rss_tree_mib "$server_pid")"
+    PEER_PID="$server_pid" stop_peer
+    server_pid=""
+    printf '%d\t%s\t%d\t%d\t%d\n' "$i" "$variant" $(((ready - start) / 1000)) $(((first - start) / 1000)) "$rss" | tee -a "$out/cold-start-runs.tsv" >&2
+  done
+done
+python3 "$KNLLAMA_ROOT/scripts/lib/bench_report.py" cold-start "$out/cold-start-runs.tsv" | tee "$out/cold-start.txt"
+log "written $out/cold-start.txt and cold-start-runs.tsv"

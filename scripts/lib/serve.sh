@@ -13,7 +13,7 @@ free_port() {
 # Builds function/target/function.jar (not the images) when it is missing or older than its sources.
 build_function_if_stale() {
   local jar="$KNLLAMA_ROOT/function/target/function.jar" stale
-  stale="$( [[ -f "$jar" ]] && find "$KNLLAMA_ROOT/pom.xml" "$KNLLAMA_ROOT/function" "$KNLLAMA_ROOT/model-cache/src/main" \
+  stale="$( [[ -f "$jar" ]] && find "$KNLLAMA_ROOT/pom.xml" "$KNLLAMA_ROOT/function" "$KNLLAMA_ROOT/model-cache/gguf/src/main" \
     -path '*/target' -prune -o -newer "$jar" -type f -print -quit || echo missing)"
   if [[ -n "$stale" ]]; then
     log "building the function jar (the first build downloads Maven and the dependencies: a few minutes)"

@@ -1,7 +1,5 @@
 package io.knllama.inference;
 
-import io.micronaut.json.tree.JsonNode;
-
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -73,12 +71,14 @@ public record GenerationRequest(Prompt prompt, Sampling sampling, Integer maxTok
         record Text() implements ResponseFormat {
         }
 
-        /** Any JSON object. */
-        record JsonObject() implements ResponseFormat {
-        }
-
-        /** JSON matching a schema (a supported subset of JSON Schema; see {@link SchemaSupport}). */
-        record JsonSchema(JsonNode schema) implements ResponseFormat {
+        /**
+         * JSON, constrained by a GBNF grammar that {@link io.knllama.grammar.JsonSchemaGrammar} wrote: the only
+         * grammars that reach llama.cpp.
+         */
+        record Json(String grammar) implements ResponseFormat {
+            public Json {
+                Objects.requireNonNull(grammar, "grammar");
+            }
         }
     }
 }

@@ -22,7 +22,6 @@ import io.knllama.model.ModelFile;
 import io.knllama.model.ModelProperties;
 import io.micronaut.context.annotation.Context;
 import io.micronaut.json.JsonMapper;
-import io.micronaut.json.tree.JsonNode;
 import io.micronaut.runtime.graceful.GracefulShutdownCapable;
 import jakarta.annotation.PreDestroy;
 import org.slf4j.Logger;
@@ -95,7 +94,6 @@ public final class LlamaEngine implements GracefulShutdownCapable {
     private final Instant created = Instant.now();
     private volatile State state = State.LOADING;
     private volatile Duration loadTime = Duration.ZERO;
-    private volatile String jsonObjectGrammar;
 
     /** The model once checked and loaded, with what was learned from its file. */
     private record Loaded(ModelFile file, ChatFormat chat, LlamaModel model) {
@@ -517,6 +515,8 @@ public final class LlamaEngine implements GracefulShutdownCapable {
             long granted = System.nanoTime();
             long deadline = arrival + engineProperties.requestTimeout().toNanos();
             int tokens = 0;
+            int uncounted = 0;
+            boolean endedOnText = false;
             long firstToken = 0;
             long last = 0;
             boolean timedOut = false;
@@ -546,6 +546,7 @@ public final class LlamaEngine implements GracefulShutdownCapable {
                     // sequence, an EOS) arrives as an empty result, and only a token that ends inside a UTF-8
                     // character sends nothing (its bytes come with the next result).
                     tokens++;
+                    endedOnText = !output.text.isEmpty();
                     long now = System.nanoTime();
                     if (firstToken == 0) {
                         firstToken = now;
@@ -555,6 +556,7 @@ public final class LlamaEngine implements GracefulShutdownCapable {
                     }
                     last = now;
                     if (!output.text.isEmpty()) {
+                        uncounted += Utf8Tokens.mayHideTokens(output.text);
                         events.tryEmitNext(new Token(output.text));
                     }
                 }
@@ -567,7 +569,10 @@ public final class LlamaEngine implements GracefulShutdownCapable {
                             engineProperties.requestTimeout().toSeconds(), tokens);
                 }
                 long end = System.nanoTime();
-                FinishReason reason = timedOut || tokens >= prepared.maxTokens() ? FinishReason.LENGTH : FinishReason.STOP;
+                // A token that ends inside a UTF-8 character sends no text of its own, so the count can fall short;
+                // when the shortfall could reach the limit, the answer may have been cut there: say so.
+                int hidden = uncounted + (endedOnText ? Utf8Tokens.MAX_UNSENT_AT_END : 0);
+                FinishReason reason = timedOut || tokens + hidden >= prepared.maxTokens() ? FinishReason.LENGTH : FinishReason.STOP;
                 long first = firstToken == 0 ? end : firstToken;
                 Finished finished = new Finished(reason, new Usage(prepared.promptTokens(), tokens), new Timings(
                         Duration.ofNanos(admitted.queuedNanos()), Duration.ofNanos(first - granted),
@@ -646,24 +651,10 @@ public final class LlamaEngine implements GracefulShutdownCapable {
         }
     }
 
-    private String grammar(ResponseFormat format) {
+    private static String grammar(ResponseFormat format) {
         return switch (format) {
             case ResponseFormat.Text t -> null;
-            case ResponseFormat.JsonObject o -> {
-                String grammar = jsonObjectGrammar;
-                if (grammar == null) {
-                    grammar = jsonObjectGrammar = LlamaModel.jsonSchemaToGrammar("{\"type\":\"object\"}");
-                }
-                yield grammar;
-            }
-            case ResponseFormat.JsonSchema(JsonNode schema) -> {
-                SchemaSupport.check(schema);
-                try {
-                    yield LlamaModel.jsonSchemaToGrammar(json.writeValueAsString(schema));
-                } catch (IOException e) {
-                    throw new IllegalStateException("cannot serialize a parsed schema", e);
-                }
-            }
+            case ResponseFormat.Json(String grammar) -> grammar;
         };
     }
 

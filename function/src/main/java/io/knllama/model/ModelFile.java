@@ -2,6 +2,7 @@ package io.knllama.model;
 
 import io.knllama.gguf.GgufException;
 import io.knllama.gguf.GgufFile;
+import io.knllama.gguf.record.RecordKey;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -9,7 +10,8 @@ import java.util.Optional;
 
 /**
  * A model file that passed the GGUF check, with the facts the engine needs before (and without)
- * asking llama.cpp: architecture, vocabulary size, tokenizer flags, chat template.
+ * asking llama.cpp: architecture, vocabulary size, tokenizer flags, chat template. The check is the full
+ * one unless model-cache recorded that it ran it on this very file ({@link RecordedCheck}).
  */
 public record ModelFile(
         Path path,
@@ -21,14 +23,24 @@ public record ModelFile(
         Optional<String> chatTemplate) {
 
     /**
-     * Reads and checks the file.
+     * Reads and checks the file, trusting a check record signed with {@code KNLLAMA_MODEL_RECORD_KEY} from the
+     * environment, if there is one.
      *
      * @throws ModelFileException with a message an operator can act on
      */
     public static ModelFile inspect(Path path) throws ModelFileException {
+        return inspect(path, RecordedCheck.keyFrom(System::getenv));
+    }
+
+    /**
+     * Reads and checks the file, trusting a check record signed with {@code recordKey}, if there is one.
+     *
+     * @throws ModelFileException with a message an operator can act on
+     */
+    public static ModelFile inspect(Path path, Optional<RecordKey> recordKey) throws ModelFileException {
         GgufFile gguf;
         try {
-            gguf = GgufFile.read(path);
+            gguf = RecordedCheck.read(path, recordKey);
         } catch (GgufException e) {
             throw new ModelFileException("%s is not a usable GGUF model: %s".formatted(path, e.getMessage()));
         } catch (java.nio.file.NoSuchFileException e) {

@@ -6,6 +6,7 @@ import io.knllama.inference.GenerationRequest;
 import io.knllama.inference.GenerationRequest.ChatMessage;
 import io.knllama.inference.GenerationRequest.ChatMessage.Role;
 import io.knllama.inference.GenerationRequest.Prompt;
+import io.knllama.grammar.JsonSchemaGrammar;
 import io.knllama.inference.GenerationRequest.ResponseFormat;
 import io.knllama.inference.GenerationRequest.Sampling;
 import io.knllama.request.RequestFields;
@@ -292,13 +293,13 @@ public final class OllamaRequests {
                 throw RequestFields.invalid("format", "Invalid value for 'format': expected \"json\" or a JSON schema, "
                         + "but got \"%s\".".formatted(format.getStringValue()), "invalid_value");
             }
-            return new ResponseFormat.JsonObject();
+            return new ResponseFormat.Json(JsonSchemaGrammar.anyObject());
         }
         if (!format.isObject()) {
             throw RequestFields.invalid("format", "Invalid type for 'format': expected \"json\" or a JSON schema object, but got "
                     + RequestFields.kind(format) + ".", "invalid_type");
         }
-        return new ResponseFormat.JsonSchema(format);
+        return new ResponseFormat.Json(JsonSchemaGrammar.of(format, "format"));
     }
 
     /**

@@ -6,6 +6,7 @@ import io.knllama.request.RequestFields;
 import io.knllama.inference.GenerationRequest;
 import io.knllama.inference.GenerationRequest.ChatMessage;
 import io.knllama.inference.GenerationRequest.ChatMessage.Role;
+import io.knllama.grammar.JsonSchemaGrammar;
 import io.knllama.inference.GenerationRequest.ResponseFormat;
 import io.knllama.inference.GenerationRequest.Sampling;
 import io.micronaut.json.tree.JsonNode;
@@ -282,7 +283,7 @@ public final class OpenAiRequests {
                 }
                 case "json_object" -> {
                     format.allowOnly(Set.of("type"));
-                    yield new ResponseFormat.JsonObject();
+                    yield new ResponseFormat.Json(JsonSchemaGrammar.anyObject());
                 }
                 case "json_schema" -> {
                     format.allowOnly(Set.of("type", "json_schema"));
@@ -294,7 +295,7 @@ public final class OpenAiRequests {
                     spec.string("description");
                     spec.bool("strict");
                     JsonNode schema = spec.object("schema").map(s -> spec.raw("schema")).orElseGet(() -> JsonNode.createObjectNode(Map.of()));
-                    yield new ResponseFormat.JsonSchema(schema);
+                    yield new ResponseFormat.Json(JsonSchemaGrammar.of(schema, "response_format.json_schema.schema"));
                 }
                 default -> throw RequestFields.invalid("response_format.type", ("Invalid value for 'response_format.type': "
                         + "'%s' is not one of 'text', 'json_object', 'json_schema'.").formatted(type), "invalid_value");

@@ -1,5 +1,7 @@
 package io.knllama.modelcache;
 
+import io.knllama.gguf.record.RecordKey;
+import io.knllama.modelcache.download.DownloadPolicy;
 import io.knllama.modelcache.failure.ConfigurationException;
 import io.knllama.modelcache.source.BearerToken;
 import io.knllama.modelcache.source.HuggingFaceHub;
@@ -12,10 +14,13 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.function.Function;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
@@ -30,12 +35,16 @@ import java.util.stream.Stream;
  * @param verify         how a model already there is checked
  * @param hub            where {@code hf://} sources resolve, and the token
  * @param lockStaleAfter how long a download lock may go unrenewed before it is taken over
+ * @param maxSize        the largest model fetched, in bytes
+ * @param recordKey      signs the record of a passed GGUF check that the function may trust; none, no record
  */
 public record Config(ModelSource source, Optional<Sha256> sha256, Path directory, String fileName,
-                     VerifyMode verify, HuggingFaceHub hub, Duration lockStaleAfter) {
+                     VerifyMode verify, HuggingFaceHub hub, Duration lockStaleAfter, long maxSize,
+                     Optional<RecordKey> recordKey) {
 
     static final Path DEFAULT_DIRECTORY = Path.of("/models");
     static final Duration DEFAULT_LOCK_STALE = Duration.ofSeconds(30);
+    private static final Pattern SIZE = Pattern.compile("(\\d{1,15})\\s*([KMGT]?B)?", Pattern.CASE_INSENSITIVE);
 
     public Config {
         Objects.requireNonNull(source, "source");
@@ -43,11 +52,15 @@ public record Config(ModelSource source, Optional<Sha256> sha256, Path directory
         Objects.requireNonNull(directory, "directory");
         Objects.requireNonNull(verify, "verify");
         Objects.requireNonNull(hub, "hub");
+        Objects.requireNonNull(recordKey, "recordKey");
         if (!validFileName(fileName)) {
             throw new IllegalArgumentException("'" + fileName + "' is not a plain file name");
         }
         if (lockStaleAfter.compareTo(Duration.ofSeconds(1)) < 0) {
             throw new IllegalArgumentException("lockStaleAfter must be at least a second");
+        }
+        if (maxSize <= 0) {
+            throw new IllegalArgumentException("maxSize must be positive");
         }
     }
 
@@ -90,11 +103,13 @@ public record Config(ModelSource source, Optional<Sha256> sha256, Path directory
         HuggingFaceHub hub = parse(values, Setting.HF_ENDPOINT, text -> new HuggingFaceHub(HuggingFaceHub.parseEndpoint(text), token), problems)
                 .orElse(new HuggingFaceHub(HuggingFaceHub.DEFAULT_ENDPOINT, token));
         Duration lockStale = parse(values, Setting.LOCK_STALE_SECONDS, Config::seconds, problems).orElse(DEFAULT_LOCK_STALE);
+        long maxSize = parse(values, Setting.MAX_SIZE, Config::bytes, problems).orElse(DownloadPolicy.DEFAULT_MAX_BYTES);
+        Optional<RecordKey> recordKey = parse(values, Setting.RECORD_KEY, RecordKey::of, problems);
         if (!problems.isEmpty()) {
             throw new ConfigurationException("invalid configuration: " + String.join("; ", problems)
                     + ". Run with --help for every setting.");
         }
-        return new Config(source, sha256, directory, fileName, verify, hub, lockStale);
+        return new Config(source, sha256, directory, fileName, verify, hub, lockStale, maxSize, recordKey);
     }
 
     /** {@code --help}: every setting with its variable, flag and meaning. */
@@ -123,6 +138,8 @@ public record Config(ModelSource source, Optional<Sha256> sha256, Path directory
             Optional<Setting> setting = Stream.of(Setting.values()).filter(s -> s.flag != null && s.flag.equals(flag)).findFirst();
             if ("hf-token".equals(flag)) {
                 problems.add("the token is read from HF_TOKEN only, so that it does not show in the process list");
+            } else if ("record-key".equals(flag)) {
+                problems.add("the record key is read from KNLLAMA_MODEL_RECORD_KEY only, so that it does not show in the process list");
             } else if (setting.isEmpty()) {
                 problems.add("unknown argument '" + arg + "'");
             } else if (equals < 0) {
@@ -143,7 +160,7 @@ public record Config(ModelSource source, Optional<Sha256> sha256, Path directory
         try {
             return Optional.of(parser.apply(value));
         } catch (IllegalArgumentException e) { // also Path.of's InvalidPathException
-            // Never echo a token back; the other values are not secret.
+            // Never echo a secret back (RecordKey's message does not); the other values are not secret.
             problems.add(setting == Setting.HF_TOKEN ? "HF_TOKEN is malformed: " + "it must be printable ASCII without spaces"
                     : setting.names() + ": " + e.getMessage());
             return Optional.empty();
@@ -160,6 +177,27 @@ public record Config(ModelSource source, Optional<Sha256> sha256, Path directory
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException("'" + text + "' is not a whole number of seconds");
         }
+    }
+
+    /** A size as people write it: {@code 64GB}, {@code 500 MB}, {@code 1tb}, or plain bytes; decimal units, as the log prints. */
+    static long bytes(String text) {
+        Matcher matcher = SIZE.matcher(text.strip());
+        if (!matcher.matches()) {
+            throw new IllegalArgumentException("'" + text + "' is not a size such as 64GB, 500MB or 1000000");
+        }
+        String unit = matcher.group(2) == null ? "B" : matcher.group(2).toUpperCase(Locale.ROOT);
+        long scale = switch (unit) {
+            case "KB" -> 1_000L;
+            case "MB" -> 1_000_000L;
+            case "GB" -> 1_000_000_000L;
+            case "TB" -> 1_000_000_000_000L;
+            default -> 1L;
+        };
+        long value = Long.parseLong(matcher.group(1));
+        if (value <= 0 || value > Long.MAX_VALUE / scale) {
+            throw new IllegalArgumentException("'" + text + "' must be positive and below 9 EB");
+        }
+        return value * scale;
     }
 
     /** Not a path, and not hidden: this program's own files in the directory start with a dot. */

@@ -14,6 +14,7 @@ import io.knllama.modelcache.publish.Lease;
 import io.knllama.modelcache.publish.Publisher;
 import io.knllama.modelcache.publish.VolumeLock;
 import io.knllama.modelcache.source.Location;
+import io.knllama.modelcache.verify.CheckRecords;
 import io.knllama.modelcache.verify.GgufCheck;
 import io.knllama.modelcache.verify.InstalledModel;
 import io.knllama.modelcache.verify.InstalledModel.Verdict;
@@ -22,6 +23,7 @@ import io.knllama.modelcache.verify.Sha256;
 
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -55,6 +57,7 @@ public final class ModelCache {
     private final Clock clock;
     private final LongSupplier nanoTime;
     private final InstalledModel installed;
+    private final CheckRecords records;
     private final Publisher publisher;
     private final Path model;
     private final String source;
@@ -65,7 +68,8 @@ public final class ModelCache {
         this.log = log;
         this.clock = clock;
         this.nanoTime = nanoTime;
-        this.installed = new InstalledModel(log, nanoTime);
+        this.records = new CheckRecords(config.recordKey(), log, clock);
+        this.installed = new InstalledModel(log, nanoTime, records);
         this.publisher = new Publisher(clock);
         this.model = config.modelPath();
         this.source = config.source().canonical();
@@ -76,7 +80,8 @@ public final class ModelCache {
     }
 
     static ModelCache create(Config config, DownloadPolicy policy, Log log) {
-        return new ModelCache(config, Fetcher.create(policy, log), log, Clock.systemUTC(), System::nanoTime);
+        return new ModelCache(config, Fetcher.create(policy.withMaxBytes(config.maxSize()), log), log, Clock.systemUTC(),
+                System::nanoTime);
     }
 
     /**
@@ -168,6 +173,14 @@ public final class ModelCache {
             Manifest manifest = publisher.publish(partPath, model, source, download.sha256(), id);
             log.info("published %s: %s, %d tensors, %s of weights".formatted(model, gguf.architecture(), gguf.tensors().size(),
                     Progress.megabytes(gguf.tensorBytes())));
+            if (records.enabled()) {
+                // The record vouches for the file in place, so it is checked in place (the rename changed its ctime).
+                Optional<String> unusable = records.ensureChecked(model, download.sha256(), "the model just published at " + model, true);
+                if (unusable.isPresent()) {
+                    throw new IntegrityException(unusable.get() + " It passed before it was renamed into place: something "
+                            + "else writes to the volume.");
+                }
+            }
             return ready(manifest, "downloaded and verified in " + millis(start));
         } catch (IOException e) {
             discard(part);
@@ -182,10 +195,16 @@ public final class ModelCache {
      * A file already in place that its manifest no longer vouches for (copied in by hand, manifest lost,
      * or a modification time that a volume did not keep) is kept if hashing it gives the digest it must
      * have: the pinned one, or, unpinned, the one its manifest recorded for this same source. Hashing is
-     * cheaper than downloading again.
+     * cheaper than downloading again. A symbolic link is never adopted.
      */
     private Optional<Path> adoptPresent(String id, long start) throws ModelCacheException {
-        if (!Files.isRegularFile(model)) {
+        if (Files.isSymbolicLink(model)) {
+            // A link can lead anywhere, outside the volume too; publishing renames over the link itself.
+            log.warn("%s is a symbolic link: model-cache never follows or adopts one; it is replaced by the model from %s"
+                    .formatted(model, source));
+            return Optional.empty();
+        }
+        if (!Files.isRegularFile(model, LinkOption.NOFOLLOW_LINKS)) {
             return Optional.empty();
         }
         Optional<Sha256> expected = config.sha256().or(this::digestRecordedForThisSource);
@@ -202,7 +221,10 @@ public final class ModelCache {
             log.info("%s is %s, not the expected %s: replacing it".formatted(model, actual, expected.get()));
             return Optional.empty();
         }
-        GgufCheck.check(model, "the model already at " + model);
+        Optional<String> unusable = records.ensureChecked(model, actual, "the model already at " + model, true);
+        if (unusable.isPresent()) {
+            throw new IntegrityException(unusable.get());
+        }
         Manifest manifest = publisher.writeManifest(model, source, actual, id);
         return Optional.of(ready(manifest, "already present with the expected digest, adopted in " + millis(start)));
     }

@@ -13,7 +13,13 @@ enum Setting {
     HF_ENDPOINT("HF_ENDPOINT", "hf-endpoint", "Hugging Face or a mirror (default https://huggingface.co)"),
     HF_TOKEN("HF_TOKEN", null, "token for private and gated repositories; environment only, to keep it out of `ps`"),
     LOCK_STALE_SECONDS("KNLLAMA_MODEL_LOCK_STALE_SECONDS", "lock-stale-seconds",
-            "a download lock not renewed for this long belongs to a dead process and is taken over (default 30)");
+            "a download lock not renewed for this long belongs to a dead process and is taken over (default 30)"),
+    RECORD_KEY("KNLLAMA_MODEL_RECORD_KEY", null,
+            "secret (32+ characters) signing the check record that lets the function skip its own full GGUF check; "
+                    + "the same value in the function; environment only (see README)"),
+    MAX_SIZE("KNLLAMA_MODEL_MAX_SIZE", "max-size",
+            "largest model fetched, in bytes or with MB/GB/TB (decimal); a source announcing more is refused, "
+                    + "a body announcing no size is cut off there (default 64GB)");
 
     final String env;
     final String flag;

@@ -1,10 +1,12 @@
 package io.knllama.modelcache;
 
+import io.knllama.gguf.GgufFile;
 import io.knllama.gguf.TinyModel;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.io.File;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -65,10 +67,10 @@ class ConcurrentPullersTest {
 
     private ProcessBuilder puller(int index, Path dir, FakeHuggingFace hf) throws Exception {
         String java = ProcessHandle.current().info().command().orElseThrow();
-        // model-cache has no runtime dependencies: its own classes are the whole classpath.
-        Path classes = Path.of(Main.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+        // model-cache's only runtime dependency is the GGUF reader: the two are the whole classpath.
+        String classpath = codeSource(Main.class) + File.pathSeparator + codeSource(GgufFile.class);
         ProcessBuilder builder = new ProcessBuilder(java, "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
-                "-cp", classes.toString(), Main.class.getName(), "--dir=" + dir)
+                "-cp", classpath, Main.class.getName(), "--dir=" + dir)
                 .redirectErrorStream(true)
                 .redirectOutput(tmp.resolve("puller-" + index + ".log").toFile());
         builder.environment().keySet().removeIf(name -> name.startsWith("KNLLAMA_") || name.startsWith("HF_"));
@@ -76,6 +78,10 @@ class ConcurrentPullersTest {
         builder.environment().put("HF_ENDPOINT", hf.endpoint().toString());
         builder.environment().put("HOSTNAME", "puller-" + index);
         return builder;
+    }
+
+    private static Path codeSource(Class<?> type) throws Exception {
+        return Path.of(type.getProtectionDomain().getCodeSource().getLocation().toURI());
     }
 
     private String log(int index) throws Exception {

@@ -31,6 +31,7 @@ class ConfigTest {
         assertThat(config.verify()).isEqualTo(VerifyMode.MANIFEST);
         assertThat(config.hub()).isEqualTo(new HuggingFaceHub(URI.create("https://huggingface.co"), java.util.Optional.empty()));
         assertThat(config.lockStaleAfter()).isEqualTo(Duration.ofSeconds(30));
+        assertThat(config.maxSize()).isEqualTo(64_000_000_000L);
     }
 
     @Test
@@ -43,7 +44,8 @@ class ConfigTest {
                 "KNLLAMA_MODEL_VERIFY", "FULL",
                 "HF_ENDPOINT", "https://hf-mirror.example.com/",
                 "HF_TOKEN", "hf_abc",
-                "KNLLAMA_MODEL_LOCK_STALE_SECONDS", "90"), List.of());
+                "KNLLAMA_MODEL_LOCK_STALE_SECONDS", "90",
+                "KNLLAMA_MODEL_MAX_SIZE", "500 MB"), List.of());
 
         assertThat(config.sha256()).contains(new Sha256(SHA));
         assertThat(config.modelPath()).isEqualTo(Path.of("/mnt/cache/model.gguf"));
@@ -51,6 +53,18 @@ class ConfigTest {
         assertThat(config.hub().endpoint()).isEqualTo(URI.create("https://hf-mirror.example.com"));
         assertThat(config.hub().token()).hasValueSatisfying(token -> assertThat(token.value()).isEqualTo("hf_abc"));
         assertThat(config.lockStaleAfter()).isEqualTo(Duration.ofSeconds(90));
+        assertThat(config.maxSize()).isEqualTo(500_000_000L);
+    }
+
+    @Test
+    void reads_sizes_in_bytes_or_decimal_units_and_refuses_anything_else() {
+        assertThat(Config.bytes("1000000")).isEqualTo(1_000_000L);
+        assertThat(Config.bytes("2tb")).isEqualTo(2_000_000_000_000L);
+        assertThat(Config.bytes("64GB")).isEqualTo(64_000_000_000L);
+        for (String bad : new String[] {"64 GiB", "-1", "0", "1.5GB", "9999999999TB"}) {
+            assertThatThrownBy(() -> Config.from(Map.of("KNLLAMA_MODEL_SOURCE", "hf://org/repo/a.gguf", "KNLLAMA_MODEL_MAX_SIZE", bad),
+                    List.of())).as(bad).hasMessageContaining("KNLLAMA_MODEL_MAX_SIZE (--max-size): '" + bad + "'");
+        }
     }
 
     @Test
@@ -118,6 +132,20 @@ class ConfigTest {
         assertThatThrownBy(() -> Config.from(Map.of("KNLLAMA_MODEL_SOURCE", "hf://org/repo/a.gguf", "HF_TOKEN", "hf_ab c"), List.of()))
                 .hasMessageContaining("HF_TOKEN is malformed")
                 .hasMessageNotContaining("hf_ab c");
+    }
+
+    @Test
+    void takes_the_record_key_from_the_environment_only_and_never_repeats_it() throws Exception {
+        assertThat(Config.from(Map.of("KNLLAMA_MODEL_SOURCE", "hf://org/repo/a.gguf"), List.of()).recordKey()).isEmpty();
+        assertThat(Config.from(Map.of("KNLLAMA_MODEL_SOURCE", "hf://org/repo/a.gguf", "KNLLAMA_MODEL_RECORD_KEY", "s".repeat(32)),
+                List.of()).recordKey()).isPresent();
+        assertThatThrownBy(() -> Config.from(Map.of("KNLLAMA_MODEL_SOURCE", "hf://org/repo/a.gguf", "KNLLAMA_MODEL_RECORD_KEY",
+                "too-short-secret"), List.of()))
+                .hasMessageContaining("KNLLAMA_MODEL_RECORD_KEY: it must be at least 32 characters")
+                .hasMessageNotContaining("too-short-secret");
+        assertThatThrownBy(() -> Config.from(Map.of("KNLLAMA_MODEL_SOURCE", "hf://org/repo/a.gguf"), List.of("--record-key=" + "s".repeat(32))))
+                .hasMessageContaining("read from KNLLAMA_MODEL_RECORD_KEY only")
+                .hasMessageNotContaining("s".repeat(32));
     }
 
     @Test

@@ -54,9 +54,11 @@ public final class FakeHuggingFace implements AutoCloseable {
     private final Map<String, File> files = new ConcurrentHashMap<>();
     private final Map<String, File> blobs = new ConcurrentHashMap<>();
     private final Deque<Fault> hubFaults = new ArrayDeque<>();
+    private final Deque<Fault> cdnFaults = new ArrayDeque<>();
     private final Deque<Duration> hubDelays = new ArrayDeque<>();
     private final Deque<Long> cuts = new ArrayDeque<>();
     private final Deque<Long> stalls = new ArrayDeque<>();
+    private final Deque<Long> endless = new ArrayDeque<>();
     private final List<Request> requests = new CopyOnWriteArrayList<>();
     private final AtomicLong bytesServed = new AtomicLong();
     private volatile String requiredToken;
@@ -106,6 +108,24 @@ public final class FakeHuggingFace implements AutoCloseable {
     /** The next resolve request gets this status (and headers), instead of the redirect. */
     public synchronized FakeHuggingFace failNext(int status, Map<String, String> headers) {
         hubFaults.add(new Fault(status, headers, "{\"error\":\"fault injected by the test\"}"));
+        return this;
+    }
+
+    /**
+     * The next CDN request gets this status, headers and body instead of the file: what a redirect target
+     * that is not a CDN (a cloud metadata endpoint, say) answers.
+     */
+    public synchronized FakeHuggingFace failNextBlob(int status, Map<String, String> headers, String body) {
+        cdnFaults.add(new Fault(status, headers, body));
+        return this;
+    }
+
+    /**
+     * The next CDN response is chunked, without a length, and does not end with the file: it goes on with
+     * {@code extra} more bytes (a stand-in for "forever" that a broken client still gets through).
+     */
+    public synchronized FakeHuggingFace endlessNextBody(long extra) {
+        endless.add(extra);
         return this;
     }
 
@@ -244,6 +264,17 @@ public final class FakeHuggingFace implements AutoCloseable {
     }
 
     private void serveBlob(HttpExchange exchange) throws IOException {
+        Fault fault;
+        Long extra;
+        synchronized (this) {
+            fault = cdnFaults.poll();
+            extra = endless.poll();
+        }
+        if (fault != null) {
+            fault.headers().forEach(exchange.getResponseHeaders()::set);
+            sendText(exchange, fault.status(), fault.body());
+            return;
+        }
         String path = exchange.getRequestURI().getRawPath();
         File file = path.startsWith("/blobs/") ? blobs.get(path.substring("/blobs/".length())) : null;
         if (file == null) {
@@ -258,6 +289,18 @@ public final class FakeHuggingFace implements AutoCloseable {
         Headers headers = exchange.getResponseHeaders();
         headers.set("ETag", etag);
         headers.set("Accept-Ranges", "bytes");
+        if (extra != null) {
+            exchange.sendResponseHeaders(200, 0); // chunked
+            OutputStream body = exchange.getResponseBody();
+            write(body, content, 0, content.length);
+            byte[] more = new byte[64 * 1024];
+            for (long sent = 0; sent < extra; sent += more.length) {
+                body.write(more);
+                bytesServed.addAndGet(more.length);
+            }
+            body.close();
+            return;
+        }
         if (range.matches() && !ignoreRanges && (ifRange == null || ifRange.equals(etag))) {
             start = Long.parseLong(range.group(1));
             if (start >= content.length) {

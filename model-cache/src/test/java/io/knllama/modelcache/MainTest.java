@@ -77,6 +77,16 @@ class MainTest {
     }
 
     @Test
+    void exits_3_with_the_source_error_when_a_redirect_leads_to_a_file_url() {
+        hf.failNext(302, Map.of("Location", "file:///etc/passwd"));
+
+        assertThat(run(env("hf://org/tiny-GGUF/tiny.gguf"))).isEqualTo(3);
+
+        assertThat(lines).last().asString().contains("ERROR").contains("redirected to file:///etc/passwd")
+                .doesNotContain("This is a bug");
+    }
+
+    @Test
     void exits_4_when_the_download_is_not_a_gguf_model() {
         assertThat(run(env("hf://org/tiny-GGUF/page.gguf"))).isEqualTo(4);
 

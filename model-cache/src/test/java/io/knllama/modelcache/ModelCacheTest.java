@@ -1,6 +1,11 @@
 package io.knllama.modelcache;
 
+import io.knllama.gguf.GgufFile;
 import io.knllama.gguf.TinyModel;
+import io.knllama.gguf.record.ChangeTimes;
+import io.knllama.gguf.record.CheckRecord;
+import io.knllama.gguf.record.FileIdentity;
+import io.knllama.gguf.record.RecordKey;
 import io.knllama.modelcache.download.DownloadPolicy;
 import io.knllama.modelcache.download.RetryPolicy;
 import io.knllama.modelcache.failure.IntegrityException;
@@ -40,6 +45,7 @@ class ModelCacheTest {
 
     private static final String REPO = "org/tiny-GGUF";
     private static final String SOURCE = "hf://" + REPO + "/tiny.gguf";
+    private static final String RECORD_KEY = "0123456789abcdef".repeat(4);
 
     @TempDir
     Path tmp;
@@ -192,6 +198,86 @@ class ModelCacheTest {
         assertThat(hf.requests()).isEmpty();
         assertThat(Manifest.read(dir.resolve("tiny.gguf.manifest")).orElseThrow().sha256().hex()).isEqualTo(FakeHuggingFace.sha256(model));
         assertThat(lines).anyMatch(line -> line.contains("adopted"));
+    }
+
+    @Test
+    void should_replace_a_symbolic_link_at_the_model_path_instead_of_adopting_what_it_points_to() throws Exception {
+        Path outside = Files.write(Files.createDirectories(tmp.resolve("outside")).resolve("tiny.gguf"), model);
+        Files.createDirectories(dir);
+        Files.createSymbolicLink(dir.resolve("tiny.gguf"), outside);
+
+        Path path = cache(Map.of("KNLLAMA_MODEL_SHA256", FakeHuggingFace.sha256(model))).ensure();
+
+        assertThat(Files.isSymbolicLink(path)).as("still a link").isFalse();
+        assertThat(path).hasBinaryContent(model);
+        assertThat(hf.fullDownloads()).isEqualTo(1);
+        assertThat(outside).hasBinaryContent(model);
+        assertThat(lines).anyMatch(line -> line.contains("is a symbolic link: model-cache never follows or adopts one"));
+    }
+
+    @Test
+    void should_not_read_a_manifest_through_a_symbolic_link() throws Exception {
+        Path secret = Files.writeString(tmp.resolve("secret"), "BEGIN PRIVATE KEY hunter2\n");
+        Path path = cache(Map.of()).ensure();
+        Files.delete(Manifest.pathFor(path));
+        Files.createSymbolicLink(Manifest.pathFor(path), secret);
+
+        cache(Map.of()).ensure();
+
+        assertThat(lines).anyMatch(line -> line.contains("its manifest is not readable (it is a symbolic link"));
+        assertThat(lines).noneMatch(line -> line.contains("hunter2"));
+        assertThat(Files.isSymbolicLink(Manifest.pathFor(path))).isFalse();
+        assertThat(secret).hasContent("BEGIN PRIVATE KEY hunter2\n");
+    }
+
+    @Test
+    void should_record_the_gguf_check_of_the_published_model_when_a_record_key_is_set() throws Exception {
+        Path path = cache(Map.of("KNLLAMA_MODEL_RECORD_KEY", RECORD_KEY)).ensure();
+
+        CheckRecord record = CheckRecord.read(path, RecordKey.of(RECORD_KEY)).orElseThrow();
+        assertThat(record.mismatch(path, FileIdentity.of(path))).isEmpty();
+        assertThat(record.checker()).isEqualTo(GgufFile.checkerVersion().orElseThrow());
+        assertThat(record.sha256()).isEqualTo(FakeHuggingFace.sha256(model));
+        assertThat(files()).containsExactlyInAnyOrder("tiny.gguf", "tiny.gguf.manifest", "tiny.gguf.checked");
+        assertThat(lines).anyMatch(line -> line.contains("recorded the GGUF check"));
+    }
+
+    @Test
+    void should_write_no_record_without_a_record_key() throws Exception {
+        cache(Map.of()).ensure();
+
+        assertThat(files()).containsExactlyInAnyOrder("tiny.gguf", "tiny.gguf.manifest");
+    }
+
+    @Test
+    void should_leave_a_record_that_still_matches_as_it_is_on_the_fast_path() throws Exception {
+        Path path = cache(Map.of("KNLLAMA_MODEL_RECORD_KEY", RECORD_KEY)).ensure();
+        String written = Files.readString(CheckRecord.pathFor(path));
+        lines.clear();
+
+        cache(Map.of("KNLLAMA_MODEL_RECORD_KEY", RECORD_KEY)).ensure();
+
+        assertThat(CheckRecord.pathFor(path)).hasContent(written);
+        assertThat(lines).noneMatch(line -> line.contains("recorded the GGUF check"));
+        assertThat(lines).anyMatch(line -> line.contains("already present, checked in"));
+    }
+
+    @Test
+    void should_download_again_a_model_corrupted_in_place_once_its_record_no_longer_matches() throws Exception {
+        Path path = cache(Map.of("KNLLAMA_MODEL_RECORD_KEY", RECORD_KEY)).ensure();
+        FileTime modified = Files.getLastModifiedTime(path);
+        ChangeTimes.awaitTickAfter(dir, FileIdentity.of(path).changed());
+        try (RandomAccessFile file = new RandomAccessFile(path.toFile(), "rw")) {
+            file.write("XXXX".getBytes(java.nio.charset.StandardCharsets.US_ASCII)); // the magic, same size
+        }
+        Files.setLastModifiedTime(path, modified);
+
+        cache(Map.of("KNLLAMA_MODEL_RECORD_KEY", RECORD_KEY)).ensure();
+
+        assertThat(path).hasBinaryContent(model);
+        assertThat(hf.fullDownloads()).isEqualTo(2);
+        assertThat(lines).anyMatch(line -> line.contains("cannot be used as it is") && line.contains("not a GGUF file"));
+        assertThat(CheckRecord.read(path, RecordKey.of(RECORD_KEY)).orElseThrow().mismatch(path, FileIdentity.of(path))).isEmpty();
     }
 
     @Test

@@ -49,7 +49,11 @@ import java.util.regex.Pattern;
  *       the range gets the download restarted from zero.</li>
  *   <li>Timeouts, 408, 429 and 5xx are retried per {@link RetryPolicy}, honouring {@code Retry-After}.
  *       401, 403 and 404 fail at once with a message that says what to fix.</li>
- *   <li>Free space is checked against the announced size before the body is read.</li>
+ *   <li>Free space and {@link DownloadPolicy#maxBytes()} are checked against the announced size before the
+ *       body is read, and the body is cut off at that size (or at the maximum, when none is announced):
+ *       a body that never ends cannot fill the volume.</li>
+ *   <li>Redirects lead only to http(s) URLs; messages name statuses and URLs without their queries and
+ *       never quote a response body (see {@link Refusals}).</li>
  * </ul>
  *
  * <p>One thread per download; the instance itself holds no per-download state and may be reused.
@@ -234,6 +238,7 @@ public final class HttpFetcher {
                 if (total < 0) {
                     total = exchange.advertisedSize().orElse(-1);
                 }
+                checkMaxSize(total);
                 if (progress == null) { // the first response with a body: the download starts
                     checkSpace(total);
                     String from = redacted(exchange.uri()).equals(label) ? "" : " from " + redacted(exchange.uri());
@@ -243,7 +248,7 @@ public final class HttpFetcher {
                     progress = Progress.start(log, "downloading " + name, target.length(), total, nanoTime);
                 }
                 if (exchange.status() != 416) {
-                    copy(body);
+                    copy(body, total);
                 }
                 if (total >= 0 && target.length() != total) {
                     throw new Retry("the connection closed after %s of %s".formatted(
@@ -281,9 +286,10 @@ public final class HttpFetcher {
                     // Hugging Face announces digest and size on the redirect: refuse before the CDN sends a byte.
                     checkPin(linkedSha);
                     if (linkedSize.isPresent()) {
+                        checkMaxSize(linkedSize.getAsLong());
                         checkSpace(linkedSize.getAsLong());
                     }
-                } catch (IntegrityException | StorageException e) {
+                } catch (IntegrityException | SourceException | StorageException e) {
                     close(response);
                     throw e;
                 }
@@ -300,19 +306,27 @@ public final class HttpFetcher {
                         throw new SourceException("%s redirected more than %d times (last to %s): the server or mirror is misconfigured"
                                 .formatted(redacted(location.uri()), policy.maxRedirects(), redacted(uri)));
                     }
+                    URI target;
                     try {
-                        uri = uri.resolve(URI.create(next));
+                        target = uri.resolve(URI.create(next));
                     } catch (IllegalArgumentException e) {
                         throw new SourceException("%s redirected to an invalid URL: %s".formatted(redacted(uri), e.getMessage()), e);
                     }
+                    if (!isHttp(target)) {
+                        throw new SourceException(("%s redirected to %s: model-cache follows redirects only to http:// and "
+                                + "https:// URLs. The source, or a mirror or proxy in front of it, is misconfigured or is trying "
+                                + "to make model-cache read something other than the model; nothing was downloaded.")
+                                .formatted(redacted(uri), redacted(target)));
+                    }
+                    uri = target;
                     continue;
                 }
-                String detail = Refusals.detail(response);
+                String detail = Refusals.detail(response, location);
                 if (status == 408 || status == 429 || status >= 500) {
                     Optional<Duration> retryAfter = RetryPolicy.parseRetryAfter(headers.firstValue("retry-after").orElse(null), clock.instant());
                     throw new Retry("HTTP " + status + " from " + uri.getHost() + detail, retryAfter);
                 }
-                throw Refusals.of(status, detail, location, label);
+                throw Refusals.of(status, detail, location, uri, label);
             }
         }
 
@@ -401,6 +415,27 @@ public final class HttpFetcher {
             }
         }
 
+        private void checkMaxSize(long total) throws SourceException {
+            if (total > policy.maxBytes()) {
+                throw new SourceException(("%s is %s, more than KNLLAMA_MODEL_MAX_SIZE (%s): nothing was downloaded. Check "
+                        + "that the source names the model file; if it does, raise KNLLAMA_MODEL_MAX_SIZE.")
+                        .formatted(label, Progress.megabytes(total), Progress.megabytes(policy.maxBytes())));
+            }
+        }
+
+        /** The body went past {@code limit}: the size it announced, or the maximum when it announced none. */
+        private void tooLong(long announced) throws IntegrityException, SourceException {
+            if (announced >= 0) {
+                throw new IntegrityException(("%s sent more than the %s it announced: the download was stopped there and "
+                        + "nothing was published. The server, or a proxy in front of it, is broken or hostile.")
+                        .formatted(label, Progress.megabytes(announced)));
+            }
+            throw new SourceException(("%s sent more than %s without announcing its size: the download was stopped there "
+                    + "(KNLLAMA_MODEL_MAX_SIZE) and nothing was published. Check that the source names the model file; if "
+                    + "the model really is larger, raise KNLLAMA_MODEL_MAX_SIZE.")
+                    .formatted(label, Progress.megabytes(policy.maxBytes())));
+        }
+
         private void checkSpace(long total) throws StorageException {
             if (total < 0 || spaceChecked) {
                 return;
@@ -420,10 +455,13 @@ public final class HttpFetcher {
         }
 
         /**
-         * Streams the body into the target. A watchdog closes the stream if no byte arrives for the stall
-         * timeout (the client's own timeout covers only the wait for headers); bytes that did arrive are kept.
+         * Streams the body into the target, never past {@code announced} bytes in all (or the policy's maximum
+         * when the size is unknown, -1). A watchdog closes the stream if no byte arrives for the stall timeout
+         * (the client's own timeout covers only the wait for headers); bytes that did arrive are kept.
          */
-        private void copy(InputStream body) throws Retry, StorageException {
+        private void copy(InputStream body, long announced)
+                throws Retry, StorageException, IntegrityException, SourceException {
+            long limit = announced >= 0 ? announced : policy.maxBytes();
             byte[] chunk = new byte[CHUNK_BYTES];
             int filled = 0;
             AtomicLong lastByteAt = new AtomicLong(nanoTime.getAsLong());
@@ -447,6 +485,9 @@ public final class HttpFetcher {
                     }
                     lastByteAt.set(nanoTime.getAsLong());
                     filled += read;
+                    if (target.length() + filled > limit) {
+                        tooLong(announced);
+                    }
                     if (filled == chunk.length) {
                         write(chunk, filled);
                         filled = 0;
@@ -485,10 +526,18 @@ public final class HttpFetcher {
         return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
     }
 
-    /** A URL without its query: a pre-signed URL's signature is a credential. */
+    private static boolean isHttp(URI uri) {
+        return ("http".equalsIgnoreCase(uri.getScheme()) || "https".equalsIgnoreCase(uri.getScheme())) && uri.getHost() != null;
+    }
+
+    /** A URL without its query or user info: a pre-signed URL's signature is a credential, and so is a password. */
     static String redacted(URI uri) {
-        return uri.getScheme() + "://" + uri.getRawAuthority() + (uri.getRawPath() == null ? "" : uri.getRawPath())
-                + (uri.getRawQuery() == null ? "" : "?…");
+        if (uri.getScheme() == null || uri.isOpaque()) {
+            return (uri.getScheme() == null ? "" : uri.getScheme() + ":") + "…";
+        }
+        String authority = uri.getRawAuthority() == null ? "" : uri.getRawAuthority();
+        return uri.getScheme() + "://" + authority.substring(authority.lastIndexOf('@') + 1)
+                + (uri.getRawPath() == null ? "" : uri.getRawPath()) + (uri.getRawQuery() == null ? "" : "?…");
     }
 
     static String format(Duration duration) {

@@ -5,24 +5,32 @@ import io.knllama.modelcache.source.Location;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.net.URI;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 
 /**
  * What to tell the operator when an HTTP source refuses a request (401, 403, 404, …): retrying will
  * not help, so each message says what to change. Hugging Face sources get Hugging Face's remedies.
+ *
+ * <p>A message names the status and the URL that answered, without its query (a pre-signed URL's
+ * signature is a credential), and never quotes a response body: a redirect can lead anywhere, a cloud
+ * metadata endpoint for one, and what such a server answers must not end up in the log or the pod's
+ * termination message.
  */
 final class Refusals {
+
+    private static final int MAX_DETAIL = 200;
 
     private Refusals() {
     }
 
     /**
-     * @param detail the server's explanation as {@link #detail} formats it, possibly empty
-     * @param label  how the source is named in messages
+     * @param detail     the server's explanation as {@link #detail} formats it, possibly empty
+     * @param answeredBy the URL whose response this is (the source's own, or where a redirect led)
+     * @param label      how the source is named in messages
      */
-    static SourceException of(int status, String detail, Location.Http location, String label) {
-        String what = label + " (" + HttpFetcher.redacted(location.uri()) + ")";
+    static SourceException of(int status, String detail, Location.Http location, URI answeredBy, String label) {
+        String what = label + " (" + HttpFetcher.redacted(answeredBy) + ")";
         if (location.repository().isPresent()) {
             String repo = location.repository().get();
             return new SourceException(switch (status) {
@@ -40,7 +48,7 @@ final class Refusals {
                 default -> "Hugging Face refused %s: HTTP %d%s.".formatted(what, status, detail);
             });
         }
-        String host = location.uri().getHost();
+        String host = answeredBy.getHost();
         return new SourceException(switch (status) {
             case 401, 403 -> ("%s refused %s: HTTP %d%s. model-cache sends HF_TOKEN only to HF_ENDPOINT; for another "
                     + "server use a pre-signed URL, or copy the model to a volume and use file://.").formatted(host, what, status, detail);
@@ -51,21 +59,20 @@ final class Refusals {
 
     /**
      * The server's own explanation, short, on one line, in parentheses: Hugging Face's
-     * {@code X-Error-Message}, or a small body. Empty if there is none. Closes the body.
+     * {@code X-Error-Message} header, and only from the source's own origin (the hub), never from where
+     * a redirect led. Empty if there is none. The body is closed unread.
      */
-    static String detail(HttpResponse<InputStream> response) {
-        String detail = response.headers().firstValue("x-error-message").orElse("");
-        try (InputStream body = response.body()) {
-            long length = response.headers().firstValueAsLong("content-length").orElse(-1);
-            if (detail.isEmpty() && length > 0 && length <= 4096) {
-                detail = new String(body.readNBytes((int) length), StandardCharsets.UTF_8);
-            }
+    static String detail(HttpResponse<InputStream> response, Location.Http location) {
+        String detail = location.isOrigin(response.uri())
+                ? response.headers().firstValue("x-error-message").orElse("") : "";
+        try {
+            response.body().close();
         } catch (IOException e) {
-            // The status alone is enough to go on.
+            // Nothing was going to be read from it.
         }
         detail = detail.replaceAll("\\s+", " ").replaceAll("[^\\x20-\\x7e]", "?").strip();
-        if (detail.length() > 200) {
-            detail = detail.substring(0, 200) + "…";
+        if (detail.length() > MAX_DETAIL) {
+            detail = detail.substring(0, MAX_DETAIL) + "…";
         }
         return detail.isEmpty() ? "" : " (" + detail + ")";
     }

@@ -1,5 +1,6 @@
 package io.knllama.modelcache.publish;
 
+import io.knllama.gguf.record.CheckRecord;
 import io.knllama.modelcache.failure.StorageException;
 import io.knllama.modelcache.verify.Manifest;
 import io.knllama.modelcache.verify.Sha256;
@@ -17,8 +18,8 @@ import java.time.Clock;
 /**
  * Puts a verified file in place so that a reader sees either the old model or the new one, never a
  * part of one: the file is already synced, the rename is atomic, the directory is synced after it.
- * The manifest is removed before the rename and written after it, so it never describes a file it did
- * not come with.
+ * The manifest and the check record are removed before the rename and written after it, so they never
+ * describe a file they did not come with.
  */
 public final class Publisher {
 
@@ -36,6 +37,7 @@ public final class Publisher {
     public Manifest publish(Path verified, Path model, String source, Sha256 sha256, String id) throws StorageException {
         try {
             Files.deleteIfExists(Manifest.pathFor(model));
+            Files.deleteIfExists(CheckRecord.pathFor(model));
             Files.move(verified, model, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             syncDirectory(model.getParent());
         } catch (IOException e) {
@@ -47,20 +49,30 @@ public final class Publisher {
     /** Records a manifest for a model that is already in place (and verified). */
     public Manifest writeManifest(Path model, String source, Sha256 sha256, String id) throws StorageException {
         Path path = Manifest.pathFor(model);
-        Path temporary = path.resolveSibling("." + path.getFileName() + "." + id + ".tmp");
         try {
             Manifest manifest = Manifest.describe(model, source, sha256, clock.instant());
-            try (FileChannel channel = FileChannel.open(temporary, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                    StandardOpenOption.TRUNCATE_EXISTING)) {
-                channel.write(StandardCharsets.UTF_8.encode(manifest.render()));
-                channel.force(true);
-            }
-            Files.move(temporary, path, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            syncDirectory(path.getParent());
+            writeAtomically(path, manifest.render(), id);
             return manifest;
         } catch (IOException e) {
             throw new StorageException("cannot write the manifest %s: %s".formatted(path, e), e);
         }
+    }
+
+    /**
+     * Replaces {@code path} with {@code content} so that a reader sees the old text or the new one: written to
+     * a temporary file beside it, synced, renamed over it, the directory synced.
+     *
+     * @param id a name private to this process, for the temporary file (a leftover is removed by {@link #removeLeftovers})
+     */
+    public static void writeAtomically(Path path, String content, String id) throws IOException {
+        Path temporary = path.resolveSibling("." + path.getFileName() + "." + id + ".tmp");
+        try (FileChannel channel = FileChannel.open(temporary, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                StandardOpenOption.TRUNCATE_EXISTING)) {
+            channel.write(StandardCharsets.UTF_8.encode(content));
+            channel.force(true);
+        }
+        Files.move(temporary, path, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        syncDirectory(path.getParent());
     }
 
     /**

@@ -18,7 +18,12 @@ public sealed interface Location {
 
         /** The token for a request to {@code target}: only to {@link #uri()}'s origin, never where it redirects. */
         public Optional<BearerToken> tokenFor(URI target) {
-            return HuggingFaceHub.sameOrigin(uri, target) ? token : Optional.empty();
+            return isOrigin(target) ? token : Optional.empty();
+        }
+
+        /** Whether {@code target} is on the source's own origin rather than somewhere a redirect led. */
+        public boolean isOrigin(URI target) {
+            return HuggingFaceHub.sameOrigin(uri, target);
         }
     }
 

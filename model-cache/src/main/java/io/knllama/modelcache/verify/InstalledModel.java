@@ -1,6 +1,5 @@
 package io.knllama.modelcache.verify;
 
-import io.knllama.modelcache.failure.IntegrityException;
 import io.knllama.modelcache.failure.StorageException;
 import io.knllama.modelcache.log.Log;
 import io.knllama.modelcache.log.Progress;
@@ -32,15 +31,18 @@ public final class InstalledModel {
 
     private final Log log;
     private final LongSupplier nanoTime;
+    private final CheckRecords records;
 
-    public InstalledModel(Log log, LongSupplier nanoTime) {
+    public InstalledModel(Log log, LongSupplier nanoTime, CheckRecords records) {
         this.log = log;
         this.nanoTime = nanoTime;
+        this.records = records;
     }
 
     /**
      * Checks the model at {@code model} against its manifest. In {@link VerifyMode#MANIFEST} mode that is
-     * two small reads; in {@link VerifyMode#FULL} mode the file is hashed and parsed again.
+     * a few small reads (and, with a record key, the GGUF check when the check record no longer matches the
+     * file, which then gets a new record); in {@link VerifyMode#FULL} mode the file is hashed and parsed again.
      *
      * @param source the configured source, canonical; without a pinned digest the manifest must name the same
      * @param pinned the configured digest; with one, the manifest must record it (the source may differ)
@@ -75,13 +77,12 @@ public final class InstalledModel {
                     return new Verdict.Rejected("its content no longer matches its manifest (%s, expected %s)"
                             .formatted(actual, manifest.sha256()));
                 }
-                GgufCheck.check(model, "the model already at " + model);
             }
-            return new Verdict.Accepted(manifest);
+            Optional<String> unusable = records.ensureChecked(model, manifest.sha256(), "the model already at " + model,
+                    mode == VerifyMode.FULL);
+            return unusable.<Verdict>map(Verdict.Rejected::new).orElseGet(() -> new Verdict.Accepted(manifest));
         } catch (IOException e) {
             throw new StorageException("cannot read %s on the volume: %s".formatted(model, e), e);
-        } catch (IntegrityException e) {
-            return new Verdict.Rejected(e.getMessage());
         }
     }
 

@@ -1,6 +1,8 @@
 package io.knllama.modelcache.verify;
 
 import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
@@ -26,6 +28,8 @@ import java.util.Optional;
 public record Manifest(String source, Sha256 sha256, long size, Instant modified, Instant published) {
 
     private static final String HEADER = "# knllama model-cache: the model beside this file was verified and published as described here";
+    /** Far more than the few lines this program writes; anything larger is not one of its manifests. */
+    private static final int MAX_BYTES = 64 * 1024;
 
     public Manifest {
         if (source == null || source.isBlank() || source.contains("\n") || source.contains("\r")) {
@@ -48,30 +52,39 @@ public record Manifest(String source, Sha256 sha256, long size, Instant modified
     }
 
     /**
-     * Reads a manifest.
+     * Reads a manifest. A symbolic link is never followed: it could lead anywhere, and a parse error
+     * would then show a line of whatever it leads to in the log.
      *
      * @return empty if there is none
      * @throws IllegalArgumentException if the file is not a manifest this program wrote; the message says why
      */
     public static Optional<Manifest> read(Path path) throws IOException {
-        String text;
-        try {
-            text = Files.readString(path);
+        if (Files.isSymbolicLink(path)) {
+            throw new IllegalArgumentException("it is a symbolic link, which model-cache never follows");
+        }
+        byte[] bytes;
+        try (InputStream in = Files.newInputStream(path, LinkOption.NOFOLLOW_LINKS)) {
+            bytes = in.readNBytes(MAX_BYTES + 1);
         } catch (NoSuchFileException e) {
             return Optional.empty();
         }
-        return Optional.of(parse(text));
+        if (bytes.length > MAX_BYTES) {
+            throw new IllegalArgumentException("it is larger than " + MAX_BYTES + " bytes");
+        }
+        return Optional.of(parse(new String(bytes, StandardCharsets.UTF_8)));
     }
 
     static Manifest parse(String text) {
         Map<String, String> values = new HashMap<>();
-        for (String line : text.split("\n")) {
+        String[] lines = text.split("\n");
+        for (int i = 0; i < lines.length; i++) {
+            String line = lines[i];
             if (line.isBlank() || line.startsWith("#")) {
                 continue;
             }
             int equals = line.indexOf('=');
             if (equals <= 0) {
-                throw new IllegalArgumentException("line '" + line + "' is not key=value");
+                throw new IllegalArgumentException("line " + (i + 1) + " is not key=value");
             }
             values.put(line.substring(0, equals), line.substring(equals + 1));
         }

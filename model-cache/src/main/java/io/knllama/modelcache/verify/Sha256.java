@@ -3,6 +3,7 @@ package io.knllama.modelcache.verify;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
@@ -73,7 +74,8 @@ public record Sha256(String hex) {
         MessageDigest digest = newDigest();
         ByteBuffer buffer = ByteBuffer.allocateDirect(READ_BYTES);
         long done = 0;
-        try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ)) {
+        // Never through a symbolic link: what is hashed is the file on the volume, not what a link leads to.
+        try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
             while (channel.read(buffer.clear()) >= 0) {
                 done += buffer.flip().remaining();
                 digest.update(buffer);

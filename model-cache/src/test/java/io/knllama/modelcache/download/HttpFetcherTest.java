@@ -16,6 +16,8 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.net.URI;
 import java.nio.file.Files;
@@ -257,6 +259,74 @@ class HttpFetcherTest {
 
         assertThat(logLines).anyMatch(line -> line.matches(".*downloading model\\.gguf: \\d+% [\\d.]+ of 3\\.1 MB, [\\d.]+ MB/s, ETA \\d+s"));
         assertThat(logLines).anyMatch(line -> line.contains("downloaded 3.1 MB in"));
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"file:///etc/passwd", "ftp://mirror.example/model.gguf"})
+    void refuses_a_redirect_to_anything_but_http_as_a_source_error(String target) {
+        hf.failNext(302, Map.of("Location", target));
+
+        assertThatThrownBy(() -> fetch(hubLocation(Optional.empty())))
+                .isInstanceOf(SourceException.class)
+                .hasMessageContaining("redirected to " + target)
+                .hasMessageContaining("only to http:// and https://");
+        assertThat(hf.requests("cdn")).isEmpty();
+    }
+
+    @Test
+    void names_status_and_url_of_a_refusal_where_a_redirect_led_but_never_its_body_or_query() {
+        hf.failNextBlob(403, Map.of("X-Error-Message", "token hunter2"),
+                "{\"AccessKeyId\":\"ASIAEXAMPLE\",\"SecretAccessKey\":\"wJalrXUtnFEMI-hunter2\"}");
+
+        assertThatThrownBy(() -> fetch(hubLocation(Optional.empty())))
+                .isInstanceOf(SourceException.class)
+                .hasMessageContaining("HTTP 403")
+                .hasMessageContaining("/blobs/" + FakeHuggingFace.sha256(content) + "?…")
+                .hasMessageNotContaining("hunter2")
+                .hasMessageNotContaining("ASIAEXAMPLE")
+                .hasMessageNotContaining("X-Amz-Signature");
+        assertThat(logLines).noneMatch(line -> line.contains("hunter2") || line.contains("ASIAEXAMPLE"));
+    }
+
+    @Test
+    void keeps_the_body_of_a_server_error_where_a_redirect_led_out_of_the_retry_log() throws Exception {
+        hf.failNextBlob(503, Map.of(), "{\"SecretAccessKey\":\"wJalrXUtnFEMI-hunter2\"}");
+
+        fetch(hubLocation(Optional.empty()));
+
+        assertThat(Files.readAllBytes(dir.resolve("part"))).isEqualTo(content);
+        assertThat(logLines).anyMatch(line -> line.contains("HTTP 503") && line.contains("retrying"));
+        assertThat(logLines).noneMatch(line -> line.contains("hunter2"));
+    }
+
+    @Test
+    void stops_a_chunked_body_that_goes_on_past_the_size_the_hub_announced() throws Exception {
+        hf.endlessNextBody(64_000_000);
+
+        assertThatThrownBy(() -> fetch(hubLocation(Optional.empty())))
+                .isInstanceOf(IntegrityException.class)
+                .hasMessageContaining("sent more than the 3.1 MB it announced");
+        assertThat(Files.size(dir.resolve("part"))).isLessThanOrEqualTo(content.length);
+    }
+
+    @Test
+    void stops_a_body_that_announces_no_size_at_the_configured_maximum() throws Exception {
+        URI url = hf.blobUrl(REPO, "main", FILE);
+        hf.endlessNextBody(64_000_000);
+
+        assertThatThrownBy(() -> fetch(ModelSource.parse(url.toString()).resolve(hub(Optional.empty())), POLICY.withMaxBytes(4_000_000)))
+                .isInstanceOf(SourceException.class)
+                .hasMessageContaining("sent more than 4.0 MB without announcing its size")
+                .hasMessageContaining("KNLLAMA_MODEL_MAX_SIZE");
+        assertThat(Files.size(dir.resolve("part"))).isLessThanOrEqualTo(4_000_000);
+    }
+
+    @Test
+    void refuses_a_file_announced_larger_than_the_configured_maximum_before_downloading() {
+        assertThatThrownBy(() -> fetch(hubLocation(Optional.empty()), POLICY.withMaxBytes(1_000_000)))
+                .isInstanceOf(SourceException.class)
+                .hasMessageContaining("is 3.1 MB, more than KNLLAMA_MODEL_MAX_SIZE (1.0 MB)");
+        assertThat(hf.requests("cdn")).isEmpty();
     }
 
     private Download fetch(Location location) throws Exception {
