@@ -9,9 +9,12 @@ KNLLAMA_TOOLS_DIR="${KNLLAMA_TOOLS_DIR:-$KNLLAMA_CACHE_DIR/tools}"
 
 # build_go_tool NAME MODULE_DIR PACKAGE: prints the path of the binary, building it if needed.
 build_go_tool() {
-  local name="$1" dir="$KNLLAMA_ROOT/$2" package="$3" key bin
+  local name="$1" dir="$KNLLAMA_ROOT/$2" package="$3" key bin sources=()
   command -v go >/dev/null || die "building $name needs Go (https://go.dev/dl); none is on PATH"
-  key="$(cat "$dir"/go.mod "$dir"/go.sum "$dir"/*.go <(go env GOVERSION) <(echo "$package") | sha256sum | cut -c1-16)"
+  # The module's own Go files are part of the build only when its own package is built; a dependency's
+  # command (queue-proxy) depends on go.mod and go.sum alone, so editing manifest-check does not rebuild it.
+  [[ "$package" == . ]] && sources=("$dir"/*.go)
+  key="$(cat "$dir"/go.mod "$dir"/go.sum "${sources[@]}" <(go env GOVERSION) <(echo "$package") | sha256sum | cut -c1-16)"
   bin="$KNLLAMA_TOOLS_DIR/$name-$key/$name"
   if [[ ! -x "$bin" ]]; then
     mkdir -p "$KNLLAMA_TOOLS_DIR"

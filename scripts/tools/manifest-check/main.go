@@ -45,10 +45,10 @@ func main() {
 	if len(os.Args) < 2 {
 		usage()
 	}
-	// Knative's Deployment builder reads the namespace Knative runs in, as its pods do.
-	if os.Getenv("SYSTEM_NAMESPACE") == "" {
-		os.Setenv("SYSTEM_NAMESPACE", "knative-serving")
-	}
+	// Knative's Deployment builder gives queue-proxy the namespace Serving runs in (system.Namespace()).
+	// Set unconditionally: knative.dev/eventing's messaging/v1 imports knative.dev/pkg/system/testing,
+	// whose init() has already set "knative-testing" by now.
+	os.Setenv("SYSTEM_NAMESPACE", "knative-serving")
 	var err error
 	switch os.Args[1] {
 	case "validate":

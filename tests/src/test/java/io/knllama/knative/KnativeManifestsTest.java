@@ -79,6 +79,29 @@ class KnativeManifestsTest {
         assertThat(result.output()).contains(defect.expected());
     }
 
+    /**
+     * What QueueProxyIT runs queue-proxy with: the environment Knative's revision reconciler gives it, for the
+     * Revision as rendered (no time divisor here). SYSTEM_NAMESPACE once came out as "knative-testing": a
+     * Knative Eventing package imports knative.dev/pkg/system/testing, whose init() sets it.
+     */
+    @Test
+    void queue_env_gives_queue_proxy_what_knative_derives_from_the_revision(@TempDir Path scratch) throws Exception {
+        Path rendered = Files.writeString(scratch.resolve("cpu.yaml"), render("knative/overlays/cpu"));
+
+        var result = Repo.run(Duration.ofMinutes(1), false, Tools.manifestCheck().toString(), "queue-env", "--features",
+                Repo.ROOT.resolve("knative/cluster/config-features.yaml").toString(), rendered.toString(), "knllama");
+
+        assertThat(result.exitCode()).as(result.output()).isZero();
+        var env = new com.fasterxml.jackson.databind.ObjectMapper().readTree(result.output()).get("queueEnv");
+        assertThat(env.get("SYSTEM_NAMESPACE").asText()).isEqualTo("knative-serving");
+        assertThat(env.get("SERVING_NAMESPACE").asText()).isEqualTo("knllama");
+        assertThat(env.get("CONTAINER_CONCURRENCY").asText()).isEqualTo("2");
+        assertThat(env.get("USER_PORT").asText()).isEqualTo("8080");
+        assertThat(env.get("REVISION_TIMEOUT_SECONDS").asText()).isEqualTo("600");
+        assertThat(env.get("REVISION_RESPONSE_START_TIMEOUT_SECONDS").asText()).isEqualTo("600");
+        assertThat(env.get("REVISION_IDLE_TIMEOUT_SECONDS").asText()).isEqualTo("0");
+    }
+
     /** Issue 15, defect 2: on a Kubernetes older than knative.dev/pkg's minimum, Knative's controllers exit at start-up. */
     @Test
     void the_pinned_test_cluster_runs_a_kubernetes_that_knative_accepts() throws Exception {
