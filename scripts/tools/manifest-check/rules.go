@@ -110,6 +110,23 @@ func checkRules(s knativeService, configMaps map[string]*corev1.ConfigMap) error
 			"and Eventing does not retry the 401, so every event would go to the dead-letter sink")
 	}
 
+	// The check record (model-cache/README.md): model-cache signs it with KNLLAMA_MODEL_RECORD_KEY and the
+	// function verifies it with its own copy, so both must read the same Secret key, or the function never
+	// trusts a record; optional, so that a Secret without the key turns the feature off instead of keeping
+	// the pod from starting.
+	initRecordKey, fnRecordKey := initEnv[recordKeyVariable], fnEnv[recordKeyVariable]
+	switch {
+	case !strings.HasPrefix(initRecordKey, "secret:") || !strings.HasPrefix(fnRecordKey, "secret:"):
+		fail("%s must come from a Secret in both the init container (%q) and the function (%q): model-cache signs its "+
+			"check record with it and the function verifies the record with it", recordKeyVariable, initRecordKey, fnRecordKey)
+	case !strings.HasSuffix(initRecordKey, "?optional") || !strings.HasSuffix(fnRecordKey, "?optional"):
+		fail("%s must be optional in both containers (init container %q, function %q): without it the check record is off, "+
+			"and a required key would keep the pod from starting", recordKeyVariable, initRecordKey, fnRecordKey)
+	case initRecordKey != fnRecordKey:
+		fail("%s must come from the same Secret key in both containers (init container %q, function %q): with two keys "+
+			"the function never trusts model-cache's check record", recordKeyVariable, initRecordKey, fnRecordKey)
+	}
+
 	// Guaranteed QoS, as Kubernetes computes it for the pod Knative builds (queue-proxy included):
 	// the generation threads get whole cores, and the pod is the last to be evicted.
 	if s.qos != corev1.PodQOSGuaranteed {
@@ -154,6 +171,9 @@ func checkRules(s knativeService, configMaps map[string]*corev1.ConfigMap) error
 	}
 	return errors.Join(problems...)
 }
+
+// recordKeyVariable holds the key of model-cache's signed check record, in both containers.
+const recordKeyVariable = "KNLLAMA_MODEL_RECORD_KEY"
 
 // visibilityLabel makes a Knative Service reachable only inside the cluster.
 const visibilityLabel = "networking.knative.dev/visibility"

@@ -62,8 +62,31 @@ class KnativeManifestsTest {
                 new Defect("an init container whose CPU request differs from its limit",
                         "            cpu: \"1\"\n            memory: 256Mi\n          requests:\n            cpu: \"1\"",
                         "            cpu: \"1\"\n            memory: 256Mi\n          requests:\n            cpu: 500m",
-                        "the pod Knative builds is Burstable, not Guaranteed"));
+                        "the pod Knative builds is Burstable, not Guaranteed"),
+                // The check record: model-cache signs it, the function verifies it, with one key from one Secret.
+                new Defect("a function without the check record's key", API_KEY + RECORD_KEY, API_KEY,
+                        "KNLLAMA_MODEL_RECORD_KEY must come from a Secret in both the init container"),
+                new Defect("check record keys from two Secrets", RECORD_KEY + "        image: knllama/model-cache",
+                        RECORD_KEY.replace("name: knllama-secrets", "name: model-cache-secrets") + "        image: knllama/model-cache",
+                        "KNLLAMA_MODEL_RECORD_KEY must come from the same Secret key in both containers"),
+                new Defect("a required check record key", API_KEY + RECORD_KEY,
+                        API_KEY + RECORD_KEY.replace("              optional: true\n", ""), "KNLLAMA_MODEL_RECORD_KEY must be optional in both containers"));
     }
+
+    /** The function's API key and check-record key entries as the cpu overlay renders them. */
+    private static final String API_KEY = """
+                          key: KNLLAMA_API_KEY
+                          name: knllama-secrets
+                          optional: true
+            """;
+    private static final String RECORD_KEY = """
+                    - name: KNLLAMA_MODEL_RECORD_KEY
+                      valueFrom:
+                        secretKeyRef:
+                          key: KNLLAMA_MODEL_RECORD_KEY
+                          name: knllama-secrets
+                          optional: true
+            """;
 
     @ParameterizedTest(name = "rejects {0}")
     @MethodSource("defects")
