@@ -27,4 +27,10 @@ public record ApiProperties(@Nullable @Size(min = 16, message = "must be at leas
         /** Events only ({@code POST /}, {@code /events/**}), besides health and metrics. */
         EVENTS
     }
+
+    /** Says whether a key is set, never the key: Micronaut logs configuration beans at DEBUG. */
+    @Override
+    public String toString() {
+        return "ApiProperties[key=" + (key == null ? "unset" : "(set, redacted)") + ", routes=" + routes + "]";
+    }
 }

@@ -35,7 +35,7 @@ public sealed interface ApiError {
     record ModelNotFound(String model, String served) implements ApiError {
         @Override
         public String message() {
-            return "The model '%s' does not exist. This server serves '%s'.".formatted(model, served);
+            return "The model '%s' does not exist. This server serves '%s'.".formatted(Echo.of(model), served);
         }
     }
 
@@ -49,8 +49,33 @@ public sealed interface ApiError {
     record Overloaded(String message, Duration retryAfter) implements ApiError {
     }
 
-    /** Not serving right now: the model is still loading, or the process is shutting down. */
-    record Unavailable(String message, Duration retryAfter, String code) implements ApiError {
+    /** Not serving right now, for a {@link Reason} that passes. */
+    record Unavailable(String message, Duration retryAfter, Reason reason) implements ApiError {
+
+        public enum Reason {
+            /** The model is still loading: this instance will serve soon. */
+            LOADING("model_loading", Retry.HERE),
+            /** The process is shutting down: another instance will serve. */
+            SHUTTING_DOWN("shutting_down", Retry.ELSEWHERE);
+
+            private final String code;
+            private final Retry retry;
+
+            Reason(String code, Retry retry) {
+                this.code = code;
+                this.retry = retry;
+            }
+        }
+    }
+
+    /** Whether the same request can succeed later, and where. */
+    enum Retry {
+        /** Not as it is: the request itself is at fault, or the server failed in a way a retry does not mend. */
+        NEVER,
+        /** Here, after {@link #retryAfter()}: the instance is busy or starting. */
+        HERE,
+        /** On another instance: this one is going away. */
+        ELSEWHERE
     }
 
     /** Refused at the HTTP level before any API saw the request: unknown method, media type, size. */
@@ -61,8 +86,15 @@ public sealed interface ApiError {
     record TimedOut(String message) implements ApiError {
     }
 
-    /** The engine failed in a way the request did not cause. */
-    record EngineFailure(String message) implements ApiError {
+    /**
+     * The engine failed in a way the request did not cause. {@code detail} is for the log only: it can name Java
+     * classes and native errors, so clients get one stable message instead.
+     */
+    record EngineFailure(String detail) implements ApiError {
+        @Override
+        public String message() {
+            return "The server failed to process this request; the server's log has the details.";
+        }
     }
 
     default int status() {
@@ -108,7 +140,7 @@ public sealed interface ApiError {
             case NotFound e -> "not_found";
             case Unauthorized e -> "invalid_api_key";
             case Overloaded e -> "overloaded";
-            case Unavailable e -> e.code();
+            case Unavailable e -> e.reason().code;
             case HttpRejection e -> e.code();
             case TimedOut e -> "timeout";
             case EngineFailure e -> "engine_error";
@@ -123,6 +155,15 @@ public sealed interface ApiError {
             case ContextLengthExceeded e -> e.param();
             case ModelNotFound e -> "model";
             default -> null;
+        };
+    }
+
+    /** Whether and where a retry can succeed: HTTP and events decide the same way from it. */
+    default Retry retry() {
+        return switch (this) {
+            case Overloaded e -> Retry.HERE;
+            case Unavailable e -> e.reason().retry;
+            default -> Retry.NEVER;
         };
     }
 

@@ -12,6 +12,8 @@ import io.micronaut.http.server.exceptions.response.Error;
 import io.micronaut.http.server.exceptions.response.ErrorContext;
 import io.micronaut.http.server.exceptions.response.ErrorResponseProcessor;
 import jakarta.inject.Singleton;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.util.Comparator;
 import java.util.List;
@@ -28,6 +30,8 @@ import java.util.stream.Collectors;
 @Replaces(ErrorResponseProcessor.class)
 final class ApiErrorHandler implements ExceptionHandler<ApiException, HttpResponse<?>>, ErrorResponseProcessor<Object> {
 
+    private static final Logger LOG = LoggerFactory.getLogger(ApiErrorHandler.class);
+
     private final List<ErrorRenderer> renderers;
 
     ApiErrorHandler(List<ErrorRenderer> renderers) {
@@ -39,6 +43,10 @@ final class ApiErrorHandler implements ExceptionHandler<ApiException, HttpRespon
     @Override
     public HttpResponse<?> handle(HttpRequest request, ApiException exception) {
         ApiError error = exception.error();
+        if (error instanceof ApiError.EngineFailure failure) {
+            // The client gets a stable message; what went wrong is for the operator.
+            LOG.error("{} {} failed: {}", request.getMethodName(), request.getPath(), failure.detail());
+        }
         return respond(request, error, HttpResponse.status(HttpStatus.valueOf(error.status())));
     }
 
@@ -75,7 +83,7 @@ final class ApiErrorHandler implements ExceptionHandler<ApiException, HttpRespon
             case REQUEST_ENTITY_TOO_LARGE -> new ApiError.HttpRejection(413, "request_too_large",
                     "The request body is larger than this server accepts.");
             case BAD_REQUEST -> new ApiError.InvalidRequest(null,
-                    detail.isBlank() ? "The request could not be read." : "The request could not be read: " + detail, "invalid_request");
+                    detail.isBlank() ? "The request could not be read." : "The request could not be read: " + Echo.of(detail), "invalid_request");
             default -> status.getCode() >= 500
                     ? new ApiError.HttpRejection(status.getCode(), "internal_error", "The server failed to handle the request.")
                     : new ApiError.HttpRejection(status.getCode(), "http_" + status.getCode(),

@@ -1,13 +1,12 @@
 package io.knllama.events;
 
-import com.github.benmanes.caffeine.cache.Cache;
-import com.github.benmanes.caffeine.cache.Caffeine;
 import io.cloudevents.CloudEvent;
 import io.cloudevents.core.builder.CloudEventBuilder;
 import io.knllama.error.ApiError;
 import io.knllama.error.ApiException;
+import io.knllama.error.Echo;
 import io.knllama.inference.CompleteFunction;
-import io.knllama.inference.LlamaEngine;
+import io.knllama.inference.Engine;
 import io.knllama.openai.OpenAiRequests;
 import io.knllama.openai.OpenAiResponses;
 import io.micronaut.json.JsonMapper;
@@ -35,10 +34,11 @@ import java.util.concurrent.TimeoutException;
  * Answers prompt and batch events through the same completion function the HTTP API uses.
  *
  * <p>Delivery is at least once: a broker redelivers when it gets no answer in time. A redelivered
- * event (same {@code source} and {@code id}) that is still being answered, or was answered within
- * {@code dedupTtl}, gets the same reply without the work being done again. The memory of deliveries
- * is this process's: after a restart a redelivered event is answered anew. A delivery that failed in a
- * way worth retrying (overload, shutdown) is forgotten, so its retry runs.
+ * event (same {@code source}, {@code id} and content, see {@link Deliveries}) that is still being answered, or
+ * was answered within {@code dedupTtl}, gets the same reply without the work being done again. The memory of
+ * deliveries is this process's: after a restart a redelivered event is answered anew. A delivery that failed is
+ * forgotten, whatever the failure, so a redelivery is evaluated again: it runs when the failure was worth a
+ * retry (overload, loading, shutdown), and costs a parse otherwise.
  */
 @Singleton
 final class EventProcessor {
@@ -48,39 +48,37 @@ final class EventProcessor {
 
     enum Kind { PROMPT, BATCH }
 
-    private final LlamaEngine engine;
+    private final Engine engine;
     private final CompleteFunction complete;
     private final JsonMapper json;
     private final EventsProperties properties;
     private final SinkEmitter sink;
-    private final Cache<String, CompletableFuture<CloudEvent>> deliveries;
+    private final Deliveries deliveries;
 
-    EventProcessor(LlamaEngine engine, CompleteFunction complete, JsonMapper json, EventsProperties properties, SinkEmitter sink) {
+    EventProcessor(Engine engine, CompleteFunction complete, JsonMapper json, EventsProperties properties, SinkEmitter sink) {
         this.engine = engine;
         this.complete = complete;
         this.json = json;
         this.properties = properties;
         this.sink = sink;
-        this.deliveries = Caffeine.newBuilder()
-                .maximumSize(properties.dedupCapacity())
-                .expireAfterWrite(properties.dedupTtl())
-                .build();
+        this.deliveries = new Deliveries(properties.dedupMaxSize(), properties.dedupTtl());
     }
 
     /** The reply to {@code event}; completes exceptionally with an {@link ApiException} when it cannot be answered. */
     CompletableFuture<CloudEvent> handle(CloudEvent event, Kind kind) {
-        String key = event.getSource() + "\n" + event.getId();
+        Deliveries.Key key = Deliveries.key(event, kind);
         CompletableFuture<CloudEvent> reply = new CompletableFuture<>();
-        CompletableFuture<CloudEvent> first = deliveries.asMap().putIfAbsent(key, reply);
-        if (first != null) {
-            LOG.info("Event {} from {} was delivered again; answering with the first delivery's reply", event.getId(), event.getSource());
+        CompletableFuture<CloudEvent> first = deliveries.claim(key, reply);
+        if (first != reply) {
+            LOG.info("Event {} from {} was delivered again; answering with the first delivery's reply",
+                    Echo.of(event.getId()), Echo.of(event.getSource().toString()));
             return first;
         }
         // The work is not tied to this HTTP exchange: if the broker gives up waiting and redelivers,
         // the redelivery picks up the same result.
         Mono<CloudEvent> work = Mono.defer(() -> kind == Kind.PROMPT ? prompt(event) : batch(event));
         work.subscribe(reply::complete, failure -> {
-            deliveries.asMap().remove(key, reply);
+            deliveries.forget(key, reply);
             reply.completeExceptionally(failure);
         });
         return reply;
@@ -108,12 +106,6 @@ final class EventProcessor {
                 .flatMapSequential(item -> item(event.getId(), item, deadline), engine.slots())
                 .collectList()
                 .map(results -> {
-                    results.stream().filter(item -> item.error() != null && "shutting_down".equals(item.error().code()))
-                            .findFirst().ifPresent(item -> {
-                                // Better another instance runs the whole batch than this one reports work it did not do.
-                                throw new ApiException(new ApiError.Unavailable(
-                                        "This instance is shutting down; redeliver the batch.", Duration.ofSeconds(1), "shutting_down"));
-                            });
                     int completed = (int) results.stream().filter(BatchResult.Item::succeeded).count();
                     LOG.info("Batch {}: {} items, {} completed, {} failed, in {} ms", event.getId(), results.size(),
                             completed, results.size() - completed, (System.nanoTime() - started) / 1_000_000);
@@ -122,9 +114,8 @@ final class EventProcessor {
                 });
     }
 
-    /** One item's result; never an error signal: a failure becomes the item's error. */
     private Mono<BatchResult.Item> item(String batchId, BatchItem item, Instant deadline) {
-        return Mono.defer(() -> {
+        Mono<Object> work = Mono.defer(() -> {
                     String at = "requests[" + item.customId() + "].body.";
                     if (item.url().equals("/v1/completions")) {
                         OpenAiRequests.Text request = completion(item.body(), at);
@@ -135,21 +126,35 @@ final class EventProcessor {
                     return complete.apply(request.generation())
                             .map(completion -> (Object) OpenAiResponses.chat(header("chatcmpl-"), completion));
                 })
-                .map(body -> BatchResult.Item.ok(item.customId(), body))
                 // Other traffic may fill the queue for a moment: an item waits its turn rather than fail.
                 .retryWhen(Retry.backoff(Long.MAX_VALUE, Duration.ofMillis(200)).maxBackoff(Duration.ofSeconds(2))
-                        .filter(EventProcessor::transient_))
-                .timeout(Duration.between(Instant.now(), deadline).isNegative() ? Duration.ZERO : Duration.between(Instant.now(), deadline))
-                .onErrorResume(TimeoutException.class, timeout -> Mono.just(BatchResult.Item.failed(item.customId(),
-                        new ApiError.TimedOut("The batch's time limit of %d s passed before this item finished."
-                                .formatted(properties.batchTimeout().toSeconds())))))
-                .onErrorResume(ApiException.class, e -> Mono.just(BatchResult.Item.failed(item.customId(), e.error())))
+                        .filter(EventProcessor::retriableHere))
+                .timeout(Duration.between(Instant.now(), deadline).isNegative() ? Duration.ZERO : Duration.between(Instant.now(), deadline));
+        return settled(item.customId(), work, properties.batchTimeout())
                 .doOnNext(result -> sink.emit(batchId, result));
     }
 
-    private static boolean transient_(Throwable failure) {
-        return failure instanceof ApiException e && (e.error() instanceof ApiError.Overloaded
-                || e.error() instanceof ApiError.Unavailable u && u.code().equals("model_loading"));
+    /**
+     * One item's outcome: every failure becomes the item's error, so that no item can fail the delivery of the
+     * others, except shutting down, which fails the whole delivery (the other items are cancelled): better
+     * another instance runs the batch than this one reports work it did not do.
+     */
+    static Mono<BatchResult.Item> settled(String customId, Mono<?> work, Duration batchTimeout) {
+        return work.map(body -> BatchResult.Item.ok(customId, body))
+                .onErrorResume(TimeoutException.class, timeout -> Mono.just(BatchResult.Item.failed(customId,
+                        new ApiError.TimedOut("The batch's time limit of %d s passed before this item finished."
+                                .formatted(batchTimeout.toSeconds())))))
+                .onErrorResume(failure -> !(failure instanceof ApiException), failure -> {
+                    LOG.error("Batch item {} failed", customId, failure);
+                    return Mono.just(BatchResult.Item.failed(customId, new ApiError.EngineFailure(failure.toString())));
+                })
+                .onErrorResume(ApiException.class, e -> e.error().retry() == ApiError.Retry.ELSEWHERE ? Mono.error(e)
+                        : Mono.just(BatchResult.Item.failed(customId, e.error())));
+    }
+
+    /** Other traffic filled the queue, or the model is still loading: this instance will take the item soon. */
+    private static boolean retriableHere(Throwable failure) {
+        return failure instanceof ApiException e && e.error().retry() == ApiError.Retry.HERE;
     }
 
     private List<BatchItem> batchItems(JsonNode data) {
@@ -236,7 +241,9 @@ final class EventProcessor {
             throw invalid("data", "The event carries no data.");
         }
         try {
-            return json.readValue(event.getData().toBytes(), JsonNode.class);
+            JsonNode data = json.readValue(event.getData().toBytes(), JsonNode.class);
+            // JSON null (or no JSON at all) reads as no node; what may not be null is decided by the request's kind.
+            return data == null ? JsonNode.nullNode() : data;
         } catch (IOException e) {
             throw invalid("data", "The event's data is not JSON.");
         }

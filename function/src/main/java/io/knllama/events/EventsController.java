@@ -1,6 +1,7 @@
 package io.knllama.events;
 
 import io.cloudevents.CloudEvent;
+import io.cloudevents.core.format.EventDeserializationException;
 import io.cloudevents.core.format.EventFormat;
 import io.cloudevents.core.provider.EventFormatProvider;
 import io.cloudevents.http.HttpMessageFactory;
@@ -8,6 +9,7 @@ import io.cloudevents.jackson.JsonFormat;
 import io.cloudevents.rw.CloudEventRWException;
 import io.knllama.error.ApiError;
 import io.knllama.error.ApiException;
+import io.knllama.error.Echo;
 import io.micronaut.http.HttpRequest;
 import io.micronaut.http.HttpResponse;
 import io.micronaut.http.MediaType;
@@ -20,7 +22,6 @@ import io.swagger.v3.oas.annotations.tags.Tag;
 import reactor.core.publisher.Mono;
 
 import java.io.ByteArrayOutputStream;
-import java.util.Optional;
 
 /**
  * CloudEvents over HTTP, as a Knative Trigger delivers them: binary mode ({@code ce-*} headers) or
@@ -37,9 +38,11 @@ import java.util.Optional;
 final class EventsController {
 
     private final EventProcessor processor;
+    private final long maxEventSize;
 
-    EventsController(EventProcessor processor) {
+    EventsController(EventProcessor processor, EventsProperties properties) {
         this.processor = processor;
+        this.maxEventSize = properties.maxEventSize();
     }
 
     /** Dispatched by the event's type. {@code /} is where a Trigger with a plain service sink delivers. */
@@ -52,7 +55,7 @@ final class EventsController {
             case EventTypes.BATCH -> EventProcessor.Kind.BATCH;
             default -> throw new ApiException(new ApiError.InvalidRequest("type", ("Unknown event type '%s'; this function "
                     + "consumes '%s' and '%s' (or any type at /events/prompt and /events/batch).")
-                    .formatted(event.getType(), EventTypes.PROMPT, EventTypes.BATCH)));
+                    .formatted(Echo.of(event.getType()), EventTypes.PROMPT, EventTypes.BATCH)));
         };
         return answer(request, event, kind);
     }
@@ -72,23 +75,65 @@ final class EventsController {
     }
 
     private Mono<MutableHttpResponse<byte[]>> answer(HttpRequest<byte[]> request, CloudEvent event, EventProcessor.Kind kind) {
-        boolean structured = request.getContentType().map(MediaType::getName)
-                .filter(type -> type.startsWith("application/cloudevents")).isPresent();
+        boolean structured = structured(request);
         return Mono.fromFuture(processor.handle(event, kind), true)
                 .map(reply -> write(reply, structured));
     }
 
-    private static CloudEvent read(HttpRequest<byte[]> request) {
+    /**
+     * The event in the request. Anything that is not one (missing attributes, a body that is no JSON object in
+     * structured mode, bad {@code data_base64}) is a 400 {@code invalid_event}: it can never succeed, so Knative
+     * dead-letters it instead of retrying it as it would a 5xx.
+     */
+    private CloudEvent read(HttpRequest<byte[]> request) {
         byte[] body = request.getBody().orElse(new byte[0]);
-        try {
-            return HttpMessageFactory.createReader(headers -> request.getHeaders()
-                    .forEach((name, values) -> values.forEach(value -> headers.accept(name, value))), body).toEvent();
-        } catch (CloudEventRWException | IllegalStateException e) {
-            throw new ApiException(new ApiError.InvalidRequest(null,
-                    "Not a CloudEvent: " + Optional.ofNullable(e.getMessage()).orElse(e.toString())
-                            + ". Send ce-specversion, ce-id, ce-source and ce-type headers, or an application/cloudevents+json body.",
-                    "invalid_event"));
+        if (body.length > maxEventSize) {
+            throw new ApiException(new ApiError.HttpRejection(413, "request_too_large", ("The event is %d bytes; this "
+                    + "function takes events of up to %d bytes (KNLLAMA_EVENTS_MAX_EVENT_SIZE). Split the batch.")
+                    .formatted(body.length, maxEventSize)));
         }
+        if (structured(request) && !startsLikeAnObject(body)) {
+            throw notAnEvent("a structured-mode event is a JSON object");
+        }
+        CloudEvent event;
+        try {
+            event = HttpMessageFactory.createReader(headers -> request.getHeaders()
+                    .forEach((name, values) -> values.forEach(value -> headers.accept(name, value))), body).toEvent();
+        } catch (CloudEventRWException | EventDeserializationException | IllegalStateException | IllegalArgumentException e) {
+            throw notAnEvent(reason(e));
+        }
+        if (event == null) {
+            throw notAnEvent("the request holds no event");
+        }
+        return event;
+    }
+
+    private static boolean structured(HttpRequest<?> request) {
+        return request.getContentType().map(MediaType::getName).filter(type -> type.startsWith("application/cloudevents")).isPresent();
+    }
+
+    private static boolean startsLikeAnObject(byte[] body) {
+        for (byte b : body) {
+            if (b != ' ' && b != '\t' && b != '\r' && b != '\n') {
+                return b == '{';
+            }
+        }
+        return false;
+    }
+
+    /** The innermost cause's first line, cut short: the SDK wraps Jackson's messages in its own, class names included. */
+    private static String reason(Throwable failure) {
+        Throwable root = failure;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        String message = root.getMessage() == null ? "unreadable" : root.getMessage().lines().findFirst().orElse("unreadable");
+        return Echo.of(message);
+    }
+
+    private static ApiException notAnEvent(String reason) {
+        return new ApiException(new ApiError.InvalidRequest(null, "Not a CloudEvent: " + reason + ". Send ce-specversion, "
+                + "ce-id, ce-source and ce-type headers, or an application/cloudevents+json body.", "invalid_event"));
     }
 
     private static MutableHttpResponse<byte[]> write(CloudEvent reply, boolean structured) {

@@ -3,6 +3,7 @@ package io.knllama.events;
 import io.micronaut.context.annotation.ConfigurationProperties;
 import io.micronaut.core.annotation.Nullable;
 import io.micronaut.core.bind.annotation.Bindable;
+import io.micronaut.core.convert.format.ReadableBytes;
 import jakarta.validation.constraints.Max;
 import jakarta.validation.constraints.Min;
 import jakarta.validation.constraints.NotNull;
@@ -17,7 +18,9 @@ import java.time.Duration;
  * @param batchTimeout    longest a batch may run; items not done by then are reported as failed
  *                        ({@code batch_timeout}). Keep it below the Trigger's delivery timeout and the
  *                        Service's timeoutSeconds, or the broker retries a batch that is still running
- * @param dedupCapacity   how many recent deliveries are remembered to answer a redelivery
+ * @param maxEventSize    largest event accepted, in bytes ({@code 2MB}); a larger one is refused with 413, which
+ *                        Knative does not retry
+ * @param dedupMaxSize    bytes of recent deliveries' replies remembered to answer a redelivery ({@code 32MB})
  * @param dedupTtl        how long they are remembered
  * @param source          the {@code source} of reply events
  * @param sink            where each batch item's result is also sent as its own event ({@code K_SINK},
@@ -27,7 +30,8 @@ import java.time.Duration;
 public record EventsProperties(
         @Bindable(defaultValue = "64") @Min(1) @Max(10_000) int maxBatchItems,
         @Bindable(defaultValue = "240s") @NotNull Duration batchTimeout,
-        @Bindable(defaultValue = "4096") @Min(1) int dedupCapacity,
+        @Bindable(defaultValue = "2MB") @ReadableBytes @Min(1024) long maxEventSize,
+        @Bindable(defaultValue = "32MB") @ReadableBytes @Min(0) long dedupMaxSize,
         @Bindable(defaultValue = "15m") @NotNull Duration dedupTtl,
         @Bindable(defaultValue = "/knllama") @NotNull URI source,
         @Nullable URI sink) {

@@ -56,17 +56,24 @@ final class SinkEmitter {
             LOG.warn("Could not encode the result of item {}: {}", item.customId(), e.toString());
             return;
         }
-        HttpRequest.Builder request = HttpRequest.newBuilder(properties.sink()).timeout(Duration.ofSeconds(10));
-        ByteArrayOutputStream body = new ByteArrayOutputStream();
-        HttpMessageFactory.createWriter(request::header, body::writeBytes).writeBinary(event);
-        client().sendAsync(request.POST(HttpRequest.BodyPublishers.ofByteArray(body.toByteArray())).build(),
-                        HttpResponse.BodyHandlers.discarding())
-                .whenComplete((response, failure) -> {
-                    if (failure != null || response.statusCode() >= 300) {
-                        LOG.warn("Could not send the result of batch {} item {} to K_SINK: {}", batchId, item.customId(),
-                                failure != null ? failure.toString() : "HTTP " + response.statusCode());
-                    }
-                });
+        try {
+            HttpRequest.Builder request = HttpRequest.newBuilder(properties.sink()).timeout(Duration.ofSeconds(10));
+            ByteArrayOutputStream body = new ByteArrayOutputStream();
+            HttpMessageFactory.createWriter(request::header, body::writeBytes).writeBinary(event);
+            client().sendAsync(request.POST(HttpRequest.BodyPublishers.ofByteArray(body.toByteArray())).build(),
+                            HttpResponse.BodyHandlers.discarding())
+                    .whenComplete((response, failure) -> {
+                        if (failure != null || response.statusCode() >= 300) {
+                            LOG.warn("Could not send the result of batch {} item {} to K_SINK: {}", batchId, item.customId(),
+                                    failure != null ? failure.toString() : "HTTP " + response.statusCode());
+                        }
+                    });
+        } catch (RuntimeException e) {
+            // Best effort, and called for each item of a running batch: a sink that cannot even be addressed
+            // (an ftp:// K_SINK, say) must not fail the batch, whose reply carries every result anyway.
+            LOG.warn("Could not send the result of batch {} item {} to K_SINK {}: {}", batchId, item.customId(),
+                    properties.sink(), e.toString());
+        }
     }
 
     private HttpClient client() {

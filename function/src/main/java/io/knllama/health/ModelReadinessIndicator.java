@@ -1,6 +1,6 @@
 package io.knllama.health;
 
-import io.knllama.inference.LlamaEngine;
+import io.knllama.inference.Engine;
 import io.micronaut.health.HealthStatus;
 import io.micronaut.management.health.indicator.HealthIndicator;
 import io.micronaut.management.health.indicator.HealthResult;
@@ -16,9 +16,9 @@ import java.util.Map;
 @Readiness
 final class ModelReadinessIndicator implements HealthIndicator {
 
-    private final LlamaEngine engine;
+    private final Engine engine;
 
-    ModelReadinessIndicator(LlamaEngine engine) {
+    ModelReadinessIndicator(Engine engine) {
         this.engine = engine;
     }
 

@@ -7,14 +7,14 @@ import java.util.function.Function;
 
 /**
  * Prompt in, completion out: the generation every non-streaming entry point shares (HTTP APIs that
- * answer at once, CloudEvents). Errors are {@code ApiException}s, as {@link LlamaEngine#generate} raises them.
+ * answer at once, CloudEvents). Errors are {@code ApiException}s, as {@link Engine#generate} raises them.
  */
 @FunctionBean("complete")
 public final class CompleteFunction implements Function<GenerationRequest, Mono<Completion>> {
 
-    private final LlamaEngine engine;
+    private final Engine engine;
 
-    CompleteFunction(LlamaEngine engine) {
+    CompleteFunction(Engine engine) {
         this.engine = engine;
     }
 

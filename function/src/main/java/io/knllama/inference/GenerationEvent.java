@@ -30,8 +30,10 @@ public sealed interface GenerationEvent {
     /**
      * Token counts. Prompt tokens are exact. Completion tokens are exact except where the model spelled a
      * character with several byte tokens; those are counted as the character's own tokenization.
+     *
+     * @param cachedTokens prompt tokens served from the slot's KV cache rather than processed (part of promptTokens)
      */
-    record Usage(int promptTokens, int completionTokens) {
+    record Usage(int promptTokens, int completionTokens, int cachedTokens) {
         public int totalTokens() {
             return promptTokens + completionTokens;
         }

@@ -18,11 +18,12 @@ import java.util.concurrent.ConcurrentHashMap;
 @Singleton
 final class InferenceMetrics {
 
-    enum Outcome { STOP, LENGTH, CANCELLED, INVALID, OVERLOADED, UNAVAILABLE, ERROR }
+    enum Outcome { STOP, LENGTH, EMBEDDED, CANCELLED, INVALID, OVERLOADED, UNAVAILABLE, ERROR }
 
     private final MeterRegistry registry;
     private final Map<Outcome, Counter> outcomes = new ConcurrentHashMap<>();
     private final Counter promptTokens;
+    private final Counter cachedPromptTokens;
     private final Counter generatedTokens;
     private final Timer timeToFirstToken;
     private final Timer interTokenLatency;
@@ -31,7 +32,10 @@ final class InferenceMetrics {
 
     InferenceMetrics(MeterRegistry registry) {
         this.registry = registry;
-        promptTokens = Counter.builder("knllama.prompt.tokens").description("Prompt tokens processed").register(registry);
+        promptTokens = Counter.builder("knllama.prompt.tokens").description("Prompt tokens, processed or served from the KV cache")
+                .register(registry);
+        cachedPromptTokens = Counter.builder("knllama.prompt.cached.tokens")
+                .description("Prompt tokens served from a slot's KV cache instead of being processed").register(registry);
         generatedTokens = Counter.builder("knllama.generated.tokens").description("Tokens generated").register(registry);
         timeToFirstToken = latency("knllama.time.to.first.token", "From request arrival to the first generated token",
                 Duration.ofMillis(1), Duration.ofSeconds(120));
@@ -55,7 +59,7 @@ final class InferenceMetrics {
 
     void outcome(Outcome outcome) {
         outcomes.computeIfAbsent(outcome, o -> Counter.builder("knllama.requests")
-                .description("Generation requests by outcome").tag("outcome", o.name().toLowerCase())
+                .description("Generation and embedding requests by outcome").tag("outcome", o.name().toLowerCase())
                 .register(registry)).increment();
     }
 
@@ -74,11 +78,13 @@ final class InferenceMetrics {
     void finished(Finished finished) {
         outcome(finished.reason() == GenerationEvent.FinishReason.STOP ? Outcome.STOP : Outcome.LENGTH);
         promptTokens.increment(finished.usage().promptTokens());
+        cachedPromptTokens.increment(finished.usage().cachedTokens());
         generatedTokens.increment(finished.usage().completionTokens());
         requestDuration.record(finished.timings().total());
     }
 
     void embedded(int tokens) {
+        outcome(Outcome.EMBEDDED);
         promptTokens.increment(tokens);
     }
 }

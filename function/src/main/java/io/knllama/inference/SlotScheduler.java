@@ -232,6 +232,6 @@ final class SlotScheduler {
     static ApiException shuttingDown() {
         return new ApiException(new ApiError.Unavailable(
                 "The server is shutting down and takes no new requests; retry, another instance will answer.",
-                Duration.ofSeconds(1), "shutting_down"));
+                Duration.ofSeconds(1), ApiError.Unavailable.Reason.SHUTTING_DOWN));
     }
 }

@@ -22,9 +22,10 @@ import java.nio.file.Path;
  *                     without one (a base model), a plain "User:/Assistant:" transcript; a llama.cpp built-in
  *                     template name ({@code chatml}, {@code gemma}, {@code llama3}, ...) or {@code transcript}
  *                     overrides that
- * @param promptCache  reuse a slot's KV cache for a prompt prefix it has seen (faster multi-turn chat). Off by
- *                     default: in this binding (llama.cpp b4916) reused caches intermittently corrupt output under
- *                     CPU contention (Gemma 3 then answers garbage until restarted; see README, Known limits)
+ * @param promptCache  reuse a slot's KV cache for the start of a prompt it holds already (the previous turn of a
+ *                     conversation, a shared system prompt), so only the new part is processed. With it, greedy
+ *                     output can differ from a run without it where two tokens are all but tied: llama.cpp's
+ *                     arithmetic differs in the last bits between batch shapes (README, Known limits)
  * @param mmap         map the file instead of reading it: faster start, weights shared through the page cache
  */
 @ConfigurationProperties(ModelProperties.PREFIX)
@@ -36,7 +37,7 @@ public record ModelProperties(
         @Bindable(defaultValue = "false") boolean embeddings,
         @Nullable @Pattern(regexp = "[a-z0-9._-]{1,32}", message = "must be a llama.cpp built-in template name or 'transcript'")
         String chatTemplate,
-        @Bindable(defaultValue = "false") boolean promptCache,
+        @Bindable(defaultValue = "true") boolean promptCache,
         @Bindable(defaultValue = "true") boolean mmap) {
 
     public static final String PREFIX = "knllama.model";

@@ -3,7 +3,7 @@ package io.knllama.ollama;
 import io.knllama.error.ApiError;
 import io.knllama.error.ApiException;
 import io.knllama.inference.CompleteFunction;
-import io.knllama.inference.LlamaEngine;
+import io.knllama.inference.Engine;
 import io.knllama.inference.ModelInfo;
 import io.knllama.request.RequestFields;
 import io.micronaut.http.HttpResponse;
@@ -49,13 +49,13 @@ final class OllamaController {
 
     static final MediaType NDJSON = MediaType.of("application/x-ndjson");
 
-    private final LlamaEngine engine;
+    private final Engine engine;
     private final CompleteFunction complete;
     private final JsonMapper json;
     private final Clock clock = Clock.systemUTC();
     private final AtomicBoolean loadReported = new AtomicBoolean();
 
-    OllamaController(LlamaEngine engine, CompleteFunction complete, JsonMapper json) {
+    OllamaController(Engine engine, CompleteFunction complete, JsonMapper json) {
         this.engine = engine;
         this.complete = complete;
         this.json = json;

@@ -2,6 +2,7 @@ package io.knllama.ollama;
 
 import io.knllama.error.ApiError;
 import io.knllama.error.ApiException;
+import io.knllama.error.Echo;
 import io.knllama.inference.GenerationRequest;
 import io.knllama.inference.GenerationRequest.ChatMessage;
 import io.knllama.inference.GenerationRequest.ChatMessage.Role;
@@ -9,14 +10,17 @@ import io.knllama.inference.GenerationRequest.Prompt;
 import io.knllama.grammar.JsonSchemaGrammar;
 import io.knllama.inference.GenerationRequest.ResponseFormat;
 import io.knllama.inference.GenerationRequest.Sampling;
+import io.knllama.request.ChatRoles;
+import io.knllama.request.EmbeddingInput;
+import io.knllama.request.Parameters;
 import io.knllama.request.RequestFields;
 import io.micronaut.json.tree.JsonNode;
 
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
-import java.util.regex.Pattern;
 
 /**
  * Pure translation of Ollama request bodies into engine requests.
@@ -31,23 +35,44 @@ import java.util.regex.Pattern;
  */
 public final class OllamaRequests {
 
-    static final int MAX_EMBEDDING_INPUTS = 256;
     static final long MAX_TOKENS = 1_000_000;
     private static final String LATEST = ":latest";
 
-    /** Options mapped onto the engine's sampling settings. */
-    private static final Set<String> SAMPLING = Set.of("temperature", "top_p", "top_k", "min_p", "seed", "num_predict",
-            "repeat_penalty", "presence_penalty", "frequency_penalty", "stop");
-    /** Options with no effect on one request here: they size or place the model, which the deployment decides. */
-    private static final Set<String> LOAD_TIME = Set.of("num_ctx", "num_batch", "num_gpu", "main_gpu", "num_thread",
-            "numa", "low_vram", "f16_kv", "logits_all", "vocab_only", "use_mmap", "use_mlock", "num_keep");
-    /** Sampling options Ollama defines that the engine does not take; accepted only at their neutral value. */
-    private static final Set<String> NEUTRAL_ONLY = Set.of("typical_p", "tfs_z", "mirostat", "mirostat_tau",
-            "mirostat_eta", "repeat_last_n", "penalize_newline");
+    /*
+     * Each object's fields and their fate here: the list the OpenAPI description and OLLAMA.md follow. Fields
+     * outside these lists are ignored without a check, as Ollama ignores them.
+     */
+    /** {@code POST /api/chat}. */
+    static final Parameters CHAT = new Parameters(
+            Set.of("model", "messages", "stream", "format", "options", "keep_alive"),
+            Set.of("truncate", "shift"),
+            Set.of("think", "tools", "logprobs", "top_logprobs", "template"));
+    /** {@code POST /api/generate}. */
+    static final Parameters GENERATE = new Parameters(
+            Set.of("model", "prompt", "system", "raw", "stream", "format", "options", "keep_alive"),
+            Set.of("truncate", "shift"),
+            Set.of("think", "tools", "logprobs", "top_logprobs", "template", "images", "context", "suffix"));
+    /** One message of a chat. */
+    static final Parameters MESSAGE = new Parameters(Set.of("role", "content"), Set.of("thinking", "tool_name"),
+            Set.of("images", "tool_calls"));
+    /** {@code POST /api/embed}: options and keep_alive are checked, but change nothing for an embedding. */
+    static final Parameters EMBED = new Parameters(Set.of("model", "input"), Set.of("truncate", "options", "keep_alive"),
+            Set.of("dimensions"));
+    /** {@code POST /api/show}: the model's name, in {@code model} or in the older {@code name}. */
+    static final Parameters SHOW = new Parameters(Set.of("model", "name"), Set.of("verbose"), Set.of());
+    /**
+     * {@code options}, a closed set as Ollama documents it: sampling options map onto the engine's; those that
+     * size or place the model change nothing here (the deployment decides them); sampling options the engine
+     * does not take are accepted only at their neutral value.
+     */
+    static final Parameters OPTIONS = new Parameters(
+            Set.of("temperature", "top_p", "top_k", "min_p", "seed", "num_predict", "repeat_penalty", "presence_penalty",
+                    "frequency_penalty", "stop"),
+            Set.of("num_ctx", "num_batch", "num_gpu", "main_gpu", "num_thread", "numa", "low_vram", "f16_kv", "logits_all",
+                    "vocab_only", "use_mmap", "use_mlock", "num_keep"),
+            Set.of("typical_p", "tfs_z", "mirostat", "mirostat_tau", "mirostat_eta", "repeat_last_n", "penalize_newline"));
 
-    /** Go's duration syntax ({@code 5m}, {@code 1h30m}, {@code -1s}) or a plain number of seconds. */
-    private static final Pattern GO_DURATION = Pattern.compile("-?(\\d+(\\.\\d*)?(ns|us|µs|ms|s|m|h))+|-?\\d+(\\.\\d*)?");
-    private static final Pattern ZERO_DURATION = Pattern.compile("-?(0+(\\.0*)?(ns|us|µs|ms|s|m|h)?)+");
+    private static final List<String> ROLES = List.of("system", "user", "assistant", "tool");
 
     private OllamaRequests() {
     }
@@ -149,23 +174,15 @@ public final class OllamaRequests {
         body.bool("truncate");
         keepAliveIsZero(body);
         options(body, contextSize);
-        if (!body.present("input")) {
-            throw RequestFields.invalid("input", "Missing required parameter: 'input'.", "missing_required_parameter");
-        }
-        List<String> inputs = body.strings("input");
-        if (inputs.size() > MAX_EMBEDDING_INPUTS) {
-            throw RequestFields.invalid("input", "'input' may hold at most %d texts.".formatted(MAX_EMBEDDING_INPUTS),
-                    "invalid_value");
-        }
-        body.noEmptyTexts("input", inputs);
-        return new Embed(model, inputs);
+        return new Embed(model, EmbeddingInput.read(body, 0));
     }
 
     /** {@code POST /api/show}: the model's name, in {@code model} or in the older {@code name}. */
     public static String show(JsonNode json) {
         RequestFields body = RequestFields.body(json);
         body.bool("verbose");
-        return body.string("model").or(() -> body.string("name")).orElseThrow(() -> RequestFields.invalid("model",
+        Optional<String> name = body.string("name");
+        return body.string("model").or(() -> name).orElseThrow(() -> RequestFields.invalid("model",
                 "Missing required parameter: 'model'.", "missing_required_parameter"));
     }
 
@@ -204,16 +221,7 @@ public final class OllamaRequests {
         List<ChatMessage> messages = new ArrayList<>(elements.size());
         for (RequestFields.Element element : elements) {
             RequestFields message = element.asObject();
-            String role = message.requiredString("role");
-            Role parsed = switch (role) {
-                case "system" -> Role.SYSTEM;
-                case "user" -> Role.USER;
-                case "assistant" -> Role.ASSISTANT;
-                case "tool" -> throw new ApiException(new ApiError.Unsupported(message.path("role"),
-                        "Tool messages are not supported: this model does not call tools."));
-                default -> throw RequestFields.invalid(message.path("role"), ("Invalid value for '%s': '%s' is not one of "
-                        + "'system', 'user', 'assistant'.").formatted(message.path("role"), role), "invalid_value");
-            };
+            Role parsed = ChatRoles.read(message, ROLES);
             nonEmpty(message, "images", "Images are not supported: this model reads text only.");
             nonEmpty(message, "tool_calls", "Tool calls are not supported: this model does not call tools.");
             // An earlier answer's reasoning is not part of the next prompt, in Ollama either.
@@ -234,7 +242,7 @@ public final class OllamaRequests {
         }
         for (Map.Entry<String, JsonNode> entry : body.raw("options").entries()) {
             String name = entry.getKey();
-            if (!SAMPLING.contains(name) && !LOAD_TIME.contains(name) && !NEUTRAL_ONLY.contains(name)) {
+            if (!OPTIONS.all().contains(name)) {
                 throw RequestFields.invalid(options.path(name), "'%s' is not an Ollama option.".formatted(options.path(name)),
                         "unknown_parameter");
             }
@@ -319,10 +327,11 @@ public final class OllamaRequests {
                     + "a number of seconds, but got " + RequestFields.kind(keepAlive) + ".", "invalid_type");
         }
         String value = keepAlive.getStringValue().strip();
-        if (!GO_DURATION.matcher(value).matches()) {
-            throw RequestFields.invalid("keep_alive", ("Invalid value for 'keep_alive': \"%s\" is not a duration such as \"5m\", "
-                    + "\"1h30m\" or \"-1\".").formatted(value), "invalid_value");
-        }
-        return ZERO_DURATION.matcher(value).matches();
+        return switch (GoDuration.read(value)) {
+            case ZERO -> true;
+            case NON_ZERO -> false;
+            case INVALID -> throw RequestFields.invalid("keep_alive", ("Invalid value for 'keep_alive': \"%s\" is not a duration "
+                    + "such as \"5m\", \"1h30m\" or \"-1\".").formatted(Echo.of(value)), "invalid_value");
+        };
     }
 }

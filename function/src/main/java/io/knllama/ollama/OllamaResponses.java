@@ -7,7 +7,7 @@ import io.knllama.inference.GenerationEvent.FinishReason;
 import io.knllama.inference.GenerationEvent.Timings;
 import io.knllama.inference.GenerationEvent.Usage;
 import io.knllama.inference.GenerationStream;
-import io.knllama.inference.LlamaEngine;
+import io.knllama.inference.Embeddings;
 import io.knllama.inference.ModelInfo;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
@@ -114,7 +114,7 @@ public final class OllamaResponses {
     }
 
     /** Ollama's vectors from {@code /api/embed} have unit length; so do these. */
-    static EmbedResponse embed(String model, LlamaEngine.Embeddings embeddings, long totalNanos, long loadNanos) {
+    static EmbedResponse embed(String model, Embeddings embeddings, long totalNanos, long loadNanos) {
         List<float[]> vectors = new ArrayList<>(embeddings.vectors().size());
         for (float[] vector : embeddings.vectors()) {
             vectors.add(normalized(vector));

@@ -4,7 +4,7 @@ import io.knllama.error.ApiError;
 import io.knllama.error.ApiException;
 import io.knllama.request.RequestFields;
 import io.knllama.inference.CompleteFunction;
-import io.knllama.inference.LlamaEngine;
+import io.knllama.inference.Engine;
 import io.knllama.openai.OpenAiResponses.Header;
 import io.micronaut.http.HttpResponse;
 import io.micronaut.http.MediaType;
@@ -43,11 +43,11 @@ import java.util.concurrent.ThreadLocalRandom;
         content = @Content(mediaType = MediaType.APPLICATION_JSON, schema = @Schema(implementation = ErrorBody.class)))
 final class OpenAiController {
 
-    private final LlamaEngine engine;
+    private final Engine engine;
     private final CompleteFunction complete;
     private final JsonMapper json;
 
-    OpenAiController(LlamaEngine engine, CompleteFunction complete, JsonMapper json) {
+    OpenAiController(Engine engine, CompleteFunction complete, JsonMapper json) {
         this.engine = engine;
         this.complete = complete;
         this.json = json;

@@ -2,6 +2,10 @@ package io.knllama.openai;
 
 import io.knllama.error.ApiError;
 import io.knllama.error.ApiException;
+import io.knllama.error.Echo;
+import io.knllama.request.ChatRoles;
+import io.knllama.request.EmbeddingInput;
+import io.knllama.request.Parameters;
 import io.knllama.request.RequestFields;
 import io.knllama.inference.GenerationRequest;
 import io.knllama.inference.GenerationRequest.ChatMessage;
@@ -27,7 +31,6 @@ import java.util.Set;
 public final class OpenAiRequests {
 
     static final int MAX_LOGIT_BIAS = 1024;
-    static final int MAX_EMBEDDING_INPUTS = 256;
     static final long MAX_TOKENS = 1_000_000;
     /** OpenAI's documented default for the legacy completions endpoint. */
     static final int COMPLETIONS_DEFAULT_MAX_TOKENS = 16;
@@ -35,17 +38,29 @@ public final class OpenAiRequests {
     private static final String NO_LOGPROBS = "Log probabilities are not available: the llama.cpp binding in use "
             + "(de.kherud:llama 4.2.0) cannot return them.";
 
+    /** Sampling, as chat and legacy completions share it. */
     private static final Set<String> SAMPLING = Set.of("temperature", "top_p", "top_k", "min_p", "seed",
             "presence_penalty", "frequency_penalty", "repeat_penalty", "stop", "logit_bias");
-    private static final Set<String> CHAT = union(SAMPLING, Set.of("model", "messages", "max_tokens",
-            "max_completion_tokens", "n", "logprobs", "top_logprobs", "response_format", "stream", "stream_options",
-            "user", "tools", "tool_choice", "parallel_tool_calls", "functions", "function_call", "store", "metadata",
-            "service_tier", "modalities", "audio", "prediction", "reasoning_effort", "web_search_options"));
-    private static final Set<String> COMPLETION = union(SAMPLING, Set.of("model", "prompt", "suffix", "max_tokens",
-            "n", "best_of", "logprobs", "echo", "stream", "stream_options", "user"));
-    private static final Set<String> EMBEDDING = Set.of("model", "input", "encoding_format", "dimensions", "user");
-    private static final Set<String> MESSAGE = Set.of("role", "content", "name", "tool_calls", "tool_call_id",
-            "refusal", "function_call", "audio");
+
+    /** {@code POST /v1/chat/completions}: each parameter's fate here, the list the OpenAPI description and README follow. */
+    static final Parameters CHAT = new Parameters(
+            Set.of("model", "messages", "stream", "stream_options", "max_tokens", "max_completion_tokens", "response_format"),
+            Set.of("user", "store", "metadata", "service_tier", "reasoning_effort", "parallel_tool_calls"),
+            Set.of("n", "logprobs", "top_logprobs", "tools", "tool_choice", "functions", "function_call", "modalities",
+                    "audio", "prediction", "web_search_options")).honouring(SAMPLING);
+    /** One message of a chat. */
+    static final Parameters MESSAGE = new Parameters(Set.of("role", "content"), Set.of("name", "refusal", "tool_call_id"),
+            Set.of("tool_calls", "function_call", "audio"));
+    /** {@code POST /v1/completions}. */
+    static final Parameters COMPLETION = new Parameters(
+            Set.of("model", "prompt", "max_tokens", "stream", "stream_options", "echo"),
+            Set.of("user"),
+            Set.of("suffix", "n", "best_of", "logprobs")).honouring(SAMPLING);
+    /** {@code POST /v1/embeddings}. */
+    static final Parameters EMBEDDING = new Parameters(Set.of("model", "input", "encoding_format"), Set.of("user"),
+            Set.of("dimensions"));
+
+    private static final List<String> ROLES = List.of("system", "developer", "user", "assistant", "tool", "function");
 
     private OpenAiRequests() {
     }
@@ -62,7 +77,7 @@ public final class OpenAiRequests {
     }
 
     public static Chat chat(JsonNode json) {
-        RequestFields body = RequestFields.body(json).allowOnly(CHAT);
+        RequestFields body = RequestFields.body(json).allowOnly(CHAT.all());
         String model = body.requiredString("model");
         List<ChatMessage> messages = messages(body);
         body.unsupported("tools", "Tools (function calling) are not supported by this server.");
@@ -71,12 +86,13 @@ public final class OpenAiRequests {
         body.unsupported("audio", "Audio output is not supported by this server.");
         body.unsupported("prediction", "Predicted outputs are not supported by this server.");
         body.unsupported("web_search_options", "Web search is not supported by this server.");
-        body.string("tool_choice").filter(choice -> !choice.equals("none") && !choice.equals("auto")).ifPresent(choice -> {
-            throw new ApiException(new ApiError.Unsupported("tool_choice", "Tools are not supported by this server."));
-        });
+        // A named tool ({"type": "function", ...}) or "required" asks for a tool call; "none" and "auto" need none.
         if (body.present("tool_choice") && body.raw("tool_choice").isObject()) {
             throw new ApiException(new ApiError.Unsupported("tool_choice", "Tools are not supported by this server."));
         }
+        body.string("tool_choice").filter(choice -> !choice.equals("none") && !choice.equals("auto")).ifPresent(choice -> {
+            throw new ApiException(new ApiError.Unsupported("tool_choice", "Tools are not supported by this server."));
+        });
         body.array("modalities").ifPresent(modalities -> modalities.forEach(m -> {
             if (!"text".equals(m.asString())) {
                 throw new ApiException(new ApiError.Unsupported(m.path(), "Only the text modality is supported."));
@@ -99,7 +115,7 @@ public final class OpenAiRequests {
     }
 
     public static Text completion(JsonNode json) {
-        RequestFields body = RequestFields.body(json).allowOnly(COMPLETION);
+        RequestFields body = RequestFields.body(json).allowOnly(COMPLETION.all());
         String model = body.requiredString("model");
         String prompt = prompt(body);
         body.unsupported("suffix", "Insertion (suffix) is not supported by this server.");
@@ -117,7 +133,7 @@ public final class OpenAiRequests {
     }
 
     static Embed embedding(JsonNode json) {
-        RequestFields body = RequestFields.body(json).allowOnly(EMBEDDING);
+        RequestFields body = RequestFields.body(json).allowOnly(EMBEDDING.all());
         String model = body.requiredString("model");
         body.unsupported("dimensions", "Choosing embedding dimensions is not supported; vectors have the model's width.");
         body.string("user");
@@ -126,23 +142,7 @@ public final class OpenAiRequests {
             throw RequestFields.invalid("encoding_format", "Invalid 'encoding_format': expected 'float' or 'base64'.",
                     "invalid_value");
         }
-        JsonNode input = body.raw("input");
-        if (input == null) {
-            throw RequestFields.invalid("input", "Missing required parameter: 'input'.", "missing_required_parameter");
-        }
-        if (input.isArray()) {
-            for (RequestFields.Element element : body.array("input").orElseThrow()) {
-                if (element.value().isNumber() || element.value().isArray()) {
-                    throw new ApiException(new ApiError.Unsupported(element.path(), "Token arrays are not supported as input; send text."));
-                }
-            }
-        }
-        List<String> inputs = body.strings("input");
-        if (inputs.isEmpty() || inputs.size() > MAX_EMBEDDING_INPUTS) {
-            throw RequestFields.invalid("input", "'input' must hold between 1 and %d texts.".formatted(MAX_EMBEDDING_INPUTS),
-                    "invalid_value");
-        }
-        body.noEmptyTexts("input", inputs);
+        List<String> inputs = EmbeddingInput.read(body, 1);
         return new Embed(model, inputs, format.equals("base64"));
     }
 
@@ -154,21 +154,14 @@ public final class OpenAiRequests {
         }
         List<ChatMessage> messages = new ArrayList<>(elements.size());
         for (RequestFields.Element element : elements) {
-            RequestFields message = element.asObject().allowOnly(MESSAGE);
-            String role = message.requiredString("role");
-            Role parsed = switch (role) {
-                case "system", "developer" -> Role.SYSTEM;
-                case "user" -> Role.USER;
-                case "assistant" -> Role.ASSISTANT;
-                case "tool", "function" -> throw new ApiException(new ApiError.Unsupported(message.path("role"),
-                        "Tool messages are not supported: this server does not call tools."));
-                default -> throw RequestFields.invalid(message.path("role"), ("Invalid value for '%s': '%s' is not one of "
-                        + "'system', 'developer', 'user', 'assistant'.").formatted(message.path("role"), role), "invalid_value");
-            };
+            RequestFields message = element.asObject().allowOnly(MESSAGE.all());
+            Role parsed = ChatRoles.read(message, ROLES);
             message.unsupported("tool_calls", "Tool calls are not supported by this server.");
             message.unsupported("function_call", "Function calls are not supported by this server.");
             message.unsupported("audio", "Audio is not supported by this server.");
             message.string("name");
+            message.string("refusal");
+            message.string("tool_call_id");
             messages.add(new ChatMessage(parsed, content(message, parsed)));
         }
         return messages;
@@ -205,8 +198,8 @@ public final class OpenAiRequests {
                 }
                 case "refusal" -> part.allowOnly(Set.of("type", "refusal")).string("refusal");
                 case "image_url", "input_audio", "file" -> throw new ApiException(new ApiError.Unsupported(part.path("type"),
-                        "Content of type '%s' is not supported: this model reads text only.".formatted(type)));
-                default -> throw RequestFields.invalid(part.path("type"), "Invalid content part type '%s'.".formatted(type),
+                        "Content of type '%s' is not supported: this model reads text only.".formatted(Echo.of(type))));
+                default -> throw RequestFields.invalid(part.path("type"), "Invalid content part type '%s'.".formatted(Echo.of(type)),
                         "invalid_value");
             }
         }
@@ -264,7 +257,7 @@ public final class OpenAiRequests {
                 try {
                     token = Integer.parseInt(entry.getKey());
                 } catch (NumberFormatException e) {
-                    throw RequestFields.invalid("logit_bias", "'logit_bias' keys must be token ids, not '%s'.".formatted(entry.getKey()),
+                    throw RequestFields.invalid("logit_bias", "'logit_bias' keys must be token ids, not '%s'.".formatted(Echo.of(entry.getKey())),
                             "invalid_value");
                 }
                 bias.put(token, map.floatNumber(entry.getKey(), -100, 100).orElseThrow());
@@ -329,11 +322,5 @@ public final class OpenAiRequests {
         body.object("metadata");
         body.string("service_tier");
         body.string("reasoning_effort");
-    }
-
-    private static Set<String> union(Set<String> a, Set<String> b) {
-        Set<String> all = new java.util.HashSet<>(a);
-        all.addAll(b);
-        return Set.copyOf(all);
     }
 }

@@ -4,7 +4,7 @@ import io.knllama.error.ApiException;
 import io.knllama.inference.Completion;
 import io.knllama.inference.GenerationEvent;
 import io.knllama.inference.GenerationStream;
-import io.knllama.inference.LlamaEngine;
+import io.knllama.inference.Embeddings;
 import io.knllama.inference.ModelInfo;
 import io.micronaut.http.sse.Event;
 import reactor.core.publisher.Flux;
@@ -110,7 +110,7 @@ public final class OpenAiResponses {
                         info.slots(), info.chatFormat(), info.embeddings()));
     }
 
-    static EmbeddingList embeddings(String model, LlamaEngine.Embeddings embeddings, boolean base64) {
+    static EmbeddingList embeddings(String model, Embeddings embeddings, boolean base64) {
         List<EmbeddingList.Item> items = new ArrayList<>(embeddings.vectors().size());
         for (int i = 0; i < embeddings.vectors().size(); i++) {
             float[] vector = embeddings.vectors().get(i);

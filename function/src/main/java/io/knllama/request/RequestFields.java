@@ -2,10 +2,13 @@ package io.knllama.request;
 
 import io.knllama.error.ApiError;
 import io.knllama.error.ApiException;
+import io.knllama.error.Echo;
 import io.micronaut.json.JsonMapper;
 import io.micronaut.json.tree.JsonNode;
 
 import java.io.IOException;
+import java.math.BigDecimal;
+import java.math.BigInteger;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -46,7 +49,7 @@ public final class RequestFields {
 
     public static RequestFields body(JsonNode body) {
         if (body == null || !body.isObject()) {
-            throw invalid("", "The request body must be a JSON object.", "invalid_type");
+            throw invalid(null, "The request body must be a JSON object.", "invalid_type");
         }
         return new RequestFields(body, "");
     }
@@ -120,7 +123,7 @@ public final class RequestFields {
         }
         double number = value.getNumberValue().doubleValue();
         if (!(number >= min && number <= max)) {
-            throw invalid(at(name), "Invalid '%s': %s is not between %s and %s.".formatted(at(name), value.getNumberValue(),
+            throw invalid(at(name), "Invalid '%s': %s is not between %s and %s.".formatted(at(name), Echo.of(value.getNumberValue().toString()),
                     format(min), format(max)), "invalid_value");
         }
         return Optional.of(number);
@@ -130,7 +133,10 @@ public final class RequestFields {
         return number(name, min, max).map(Double::floatValue);
     }
 
-    /** A whole number within {@code [min, max]}; {@code 3.0} counts, {@code 3.5} does not. */
+    /**
+     * A whole number within {@code [min, max]}; {@code 3.0} counts, {@code 3.5} does not. Compared exactly, not
+     * as a double: {@code 9223372036854775808} is out of a long's range although it rounds to one.
+     */
     public Optional<Long> integer(String name, long min, long max) {
         if (!present(name)) {
             return Optional.empty();
@@ -139,17 +145,28 @@ public final class RequestFields {
         if (!value.isNumber()) {
             throw typeError(name, "an integer", value);
         }
-        Number number = value.getNumberValue();
-        double asDouble = number.doubleValue();
-        if (Double.isInfinite(asDouble) || asDouble != Math.rint(asDouble)) {
+        BigDecimal exact = exact(value.getNumberValue());
+        if (exact == null || exact.signum() != 0 && exact.stripTrailingZeros().scale() > 0) {
             throw typeError(name, "an integer", value);
         }
-        if (asDouble < min || asDouble > max) {
-            throw invalid(at(name), "Invalid '%s': %s is not between %d and %d.".formatted(at(name), number, min, max),
-                    "invalid_value");
+        if (exact.compareTo(BigDecimal.valueOf(min)) < 0 || exact.compareTo(BigDecimal.valueOf(max)) > 0) {
+            throw invalid(at(name), "Invalid '%s': %s is not between %d and %d.".formatted(at(name),
+                    Echo.of(value.getNumberValue().toString()), min, max), "invalid_value");
         }
-        return Optional.of(number instanceof java.math.BigDecimal big ? big.longValueExact()
-                : number instanceof java.math.BigInteger big ? big.longValueExact() : number.longValue());
+        return Optional.of(exact.longValueExact());
+    }
+
+    /** The number's exact value; {@code null} for infinities and NaN, which JSON parsers may produce for huge exponents. */
+    private static BigDecimal exact(Number number) {
+        return switch (number) {
+            case BigDecimal big -> big;
+            case BigInteger big -> new BigDecimal(big);
+            case Long whole -> BigDecimal.valueOf(whole);
+            case Integer whole -> BigDecimal.valueOf(whole);
+            case Short whole -> BigDecimal.valueOf(whole);
+            case Byte whole -> BigDecimal.valueOf(whole);
+            default -> Double.isFinite(number.doubleValue()) ? new BigDecimal(number.doubleValue()) : null;
+        };
     }
 
     public Optional<RequestFields> object(String name) {
@@ -258,8 +275,9 @@ public final class RequestFields {
         }
     }
 
+    /** The path of {@code name} in the body; a name the client made up (an unknown key) is cut short like any echo. */
     private String at(String name) {
-        return path.isEmpty() ? name : path + "." + name;
+        return path.isEmpty() ? Echo.of(name) : path + "." + Echo.of(name);
     }
 
     private ApiException typeError(String name, String expected, JsonNode value) {

@@ -13,6 +13,8 @@ import io.micronaut.json.tree.JsonNode;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -52,6 +54,7 @@ class EventsTest {
         sink.start();
         server = TestServer.start(TinyModel.builder().script("\u2581hello", "\u2581world", TinyModel.EOS).build(), Map.of(
                 "knllama.events.max-batch-items", 4,
+                "knllama.events.max-event-size", "1MB",
                 "knllama.events.sink", "http://127.0.0.1:" + sink.getAddress().getPort() + "/sink"));
     }
 
@@ -161,6 +164,21 @@ class EventsTest {
     }
 
     @Test
+    void a_batch_item_with_a_seed_beyond_a_long_fails_alone_and_the_batch_is_answered() throws Exception {
+        String batch = "[{\"custom_id\":\"big-seed\",\"body\":{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],"
+                + "\"seed\":9223372036854775808}},{\"custom_id\":\"ok\",\"body\":" + PROMPT + "}]";
+
+        Reply reply = send("/", event(EventTypes.BATCH, batch), false);
+
+        assertThat(reply.status()).isEqualTo(200);
+        JsonNode items = reply.data().get("results");
+        assertThat(items.get(0).get("error").get("status_code").getIntValue()).isEqualTo(400);
+        assertThat(items.get(0).get("error").get("param").getStringValue()).isEqualTo("seed");
+        assertThat(items.get(0).get("error").get("code").getStringValue()).isEqualTo("invalid_value");
+        assertThat(items.get(1).get("response").get("status_code").getIntValue()).isEqualTo(200);
+    }
+
+    @Test
     void each_batch_item_is_also_sent_to_k_sink_as_its_own_event() throws Exception {
         SUNK.clear();
         String batch = "[{\"custom_id\":\"a\",\"body\":" + PROMPT + "},{\"custom_id\":\"b\",\"body\":" + PROMPT + "}]";
@@ -193,6 +211,43 @@ class EventsTest {
     }
 
     @Test
+    void an_event_reusing_a_source_and_id_with_other_data_is_answered_on_its_own_not_with_the_first_reply() throws Exception {
+        CloudEvent first = event(EventTypes.PROMPT, PROMPT);
+        CloudEvent reused = CloudEventBuilder.v1(first).withData("application/json",
+                "{\"messages\":[{\"role\":\"user\",\"content\":\"something else\"}]}".getBytes(StandardCharsets.UTF_8)).build();
+        double before = completedRequests();
+
+        Reply one = send("/", first, false);
+        Reply other = send("/", reused, false);
+
+        assertThat(other.event().getId()).isNotEqualTo(one.event().getId());
+        assertThat(completedRequests() - before).isEqualTo(2.0);
+    }
+
+    @Test
+    void an_event_larger_than_the_configured_size_is_refused_with_413_which_knative_does_not_retry() throws Exception {
+        String huge = "{\"messages\":[{\"role\":\"user\",\"content\":\"" + "x".repeat(1_100_000) + "\"}]}";
+
+        Reply reply = send("/", event(EventTypes.PROMPT, huge), true);
+
+        assertThat(reply.status()).isEqualTo(413);
+        assertThat(reply.error().get("code").getStringValue()).isEqualTo("request_too_large");
+    }
+
+    @Test
+    void a_batch_of_items_naming_a_huge_model_gets_a_reply_that_does_not_echo_it() throws Exception {
+        String model = "m".repeat(120_000);
+        String batch = "[" + String.join(",", java.util.Collections.nCopies(4, "{\"custom_id\":\"%s\",\"body\":{\"model\":\""
+                + model + "\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}}")).formatted("1", "2", "3", "4") + "]";
+
+        Reply reply = send("/", event(EventTypes.BATCH, batch), false);
+
+        assertThat(reply.status()).isEqualTo(200);
+        assertThat(reply.data().get("counts").get("failed").getIntValue()).isEqualTo(4);
+        assertThat(reply.event().getData().toBytes().length).as("reply bytes").isLessThan(4 * 1024);
+    }
+
+    @Test
     void a_pingsource_event_of_any_type_runs_as_a_batch_at_events_batch() throws Exception {
         Reply reply = send("/events/batch", event("dev.knative.sources.ping",
                 "{\"requests\":[{\"custom_id\":\"nightly\",\"body\":" + PROMPT + "}]}"), false);
@@ -216,10 +271,52 @@ class EventsTest {
         assertThat(send("/", event(EventTypes.BATCH, "[{\"custom_id\":\"x\",\"body\":{}},{\"custom_id\":\"x\",\"body\":{}}]"), false)
                 .status()).isEqualTo(400);
         assertThat(send("/", event(EventTypes.BATCH, "[{\"body\":{}}]"), false).status()).isEqualTo(400);
+        for (String data : List.of("null", "", "5", "\"x\"", "{}", "{\"requests\":null}")) {
+            assertThat(send("/", event(EventTypes.BATCH, data), false).status()).as("batch data %s", data).isEqualTo(400);
+            assertThat(send("/", event(EventTypes.PROMPT, data), false).status()).as("prompt data %s", data).isEqualTo(400);
+        }
 
         var notAnEvent = server.post("/", "{\"hello\":\"world\"}");
         assertThat(notAnEvent.status()).isEqualTo(400);
         assertThat(notAnEvent.json().get("error").get("code").getStringValue()).isEqualTo("invalid_event");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {
+        "{\"specversion\":\"1.0\",\"id\":\"x\"}",
+        "[]",
+        "null",
+        "1",
+        "\"event\"",
+        "{}",
+        "{\"specversion\":\"0.1\",\"id\":\"x\",\"source\":\"/s\",\"type\":\"io.knllama.prompt.v1\"}",
+        "{\"specversion\":\"1.0\",\"id\":\"x\",\"source\":\"/s\",\"type\":\"io.knllama.prompt.v1\",\"data_base64\":\"!!not base64!!\"}",
+        "{\"specversion\":\"1.0\",\"id\":\"x\",\"source\":\"/s\",\"type\":\"io.knllama.prompt.v1\",\"data_base64\":5}",
+        "{\"specversion\":\"1.0\",\"id\":5,\"source\":\"/s\",\"type\":\"io.knllama.prompt.v1\"}",
+        "{\"specversion\":\"1.0\",\"id\":\"x\",\"source\":\"/s\",\"type\":\"io.knllama.prompt.v1\",\"time\":\"yesterday\"}",
+        "{\"specversion\":\"1.0\",\"id\":\"x\",\"source\":\"/s\",\"type\":\"io.knllama.prompt.v1\",\"data\":",
+        "{\"specversion\":\"1.0\",\"id\":\"x\",\"source\":\"/s\",\"type\":\"io.knllama.prompt.v1\",\"data\":\"a\",\"data_base64\":\"YQ==\"}"})
+    void a_malformed_structured_event_is_a_400_invalid_event_so_it_is_dead_lettered_not_retried(String body) {
+        var response = server.send(HttpRequest.newBuilder(server.uri("/")).header("Content-Type", "application/cloudevents+json")
+                .POST(HttpRequest.BodyPublishers.ofString(body)));
+
+        assertThat(response.status()).as(response.body()).isEqualTo(400);
+        assertThat(response.json().get("error").get("code").getStringValue()).isEqualTo("invalid_event");
+        assertThat(response.body()).doesNotContain("Exception").doesNotContain("\tat ");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"ce-specversion:1.0", "ce-specversion:1.0,ce-id:x,ce-source:/s", "ce-specversion:9.9,ce-id:x,ce-source:/s,ce-type:t",
+            "ce-specversion:1.0,ce-id:x,ce-source:/s,ce-type:io.knllama.prompt.v1,ce-time:yesterday"})
+    void a_malformed_binary_event_is_a_400_invalid_event(String headers) {
+        HttpRequest.Builder request = HttpRequest.newBuilder(server.uri("/")).header("Content-Type", "application/json");
+        for (String header : headers.split(",")) {
+            request.header(header.substring(0, header.indexOf(':')), header.substring(header.indexOf(':') + 1));
+        }
+        var response = server.send(request.POST(HttpRequest.BodyPublishers.ofString(PROMPT)));
+
+        assertThat(response.status()).as(response.body()).isEqualTo(400);
+        assertThat(response.json().get("error").get("code").getStringValue()).isEqualTo("invalid_event");
     }
 
     private static Map<String, String> firstValues(Map<String, List<String>> headers) {

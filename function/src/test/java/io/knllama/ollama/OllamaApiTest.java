@@ -236,7 +236,7 @@ class OllamaApiTest {
     }
 
     @Test
-    void bodies_are_read_whatever_their_content_type_as_curl_and_some_clients_send_them() {
+    void bodies_are_read_whatever_their_content_type_from_programs_as_curl_and_some_clients_send_them() {
         var form = server.send(HttpRequest.newBuilder(server.uri("/api/chat"))
                 .header("Content-Type", "application/x-www-form-urlencoded")
                 .POST(HttpRequest.BodyPublishers.ofString(chat(",\"stream\":false"))));
@@ -248,38 +248,52 @@ class OllamaApiTest {
         assertThat(none.status()).as(none.body()).isEqualTo(200);
     }
 
+    /**
+     * What a web page can send to any origin without a CORS preflight, which browsers mark with an Origin header.
+     * The page is on another localhost port: Micronaut itself refuses (403) a foreign origin calling a server
+     * addressed as localhost, but not one addressed by its Knative host name, which is where this check matters.
+     */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"text/plain", "text/plain;charset=UTF-8",
+            "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", ""})
+    void a_body_a_web_page_could_send_cross_origin_without_a_preflight_is_refused(String type) {
+        HttpRequest.Builder request = HttpRequest.newBuilder(server.uri("/api/generate")).header("Origin", "http://localhost:8000")
+                .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"tiny\",\"prompt\":\"hi\",\"stream\":false}"));
+        if (!type.isEmpty()) {
+            request.header("Content-Type", type);
+        }
+
+        var response = server.send(request);
+
+        assertThat(response.status()).isEqualTo(415);
+        assertThat(response.json().get("error").getStringValue()).contains("application/json");
+    }
+
     @Test
-    void requests_that_cannot_be_honoured_get_400_with_ollamas_error_shape() {
-        Map<String, String> refused = new java.util.LinkedHashMap<>();
-        refused.put(chat(",\"think\":true"), "think");
-        refused.put(chat(",\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\"}}]"), "tools");
-        refused.put("{\"model\":\"tiny\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\",\"images\":[\"aGk=\"]}]}", "Images are not supported");
-        refused.put("{\"model\":\"tiny\",\"messages\":[{\"role\":\"tool\",\"content\":\"42\"}]}", "Tool messages");
-        refused.put(chat(",\"options\":{\"num_ctx\":8192}"), "512 tokens of context");
-        refused.put(chat(",\"options\":{\"mirostat\":2}"), "options.mirostat");
-        refused.put(chat(",\"options\":{\"temprature\":0.5}"), "'options.temprature' is not an Ollama option");
-        refused.put(chat(",\"options\":{\"num_predict\":0}"), "options.num_predict");
-        refused.put(chat(",\"options\":{\"temperature\":\"hot\"}"), "options.temperature");
-        refused.put(chat(",\"keep_alive\":\"forever\""), "\"forever\" is not a duration");
-        refused.put(chat(",\"format\":\"yaml\""), "format");
-        refused.put(chat(",\"stream\":\"yes\""), "stream");
-        refused.put(chat(",\"format\":{\"type\":\"string\",\"pattern\":\"a+\"}"), "pattern");
-        refused.put("{\"messages\":[]}", "model");
-        refused.put("{\"model\":\"tiny\",\"messages\":[{\"role\":\"wizard\",\"content\":\"hi\"}]}", "messages[0].role");
-        refused.put("{\"model\":\"tiny\",\"prompt\":\"hi\",\"context\":[1,2,3]}", "context");
-        refused.put("{\"model\":\"tiny\",\"prompt\":\"hi\",\"suffix\":\"end\"}", "suffix");
-        refused.put("{\"model\":\"tiny\",\"input\":\"hi\",\"dimensions\":8}", "dimensions");
-        refused.put("{\"model\":", "not valid JSON");
-        refused.put("[1,2]", "JSON object");
-        for (Map.Entry<String, String> request : refused.entrySet()) {
-            String path = request.getKey().contains("\"input\"") ? "/api/embed"
-                    : request.getKey().contains("\"prompt\"") ? "/api/generate" : "/api/chat";
-            var response = server.post(path, request.getKey());
+    void a_web_page_sending_json_after_a_preflight_is_served() {
+        var response = server.send(HttpRequest.newBuilder(server.uri("/api/generate")).header("Origin", "http://localhost:3000")
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"tiny\",\"prompt\":\"hi\",\"stream\":false}")));
+
+        assertThat(response.status()).isEqualTo(200);
+    }
+
+    /** One of each kind the parser refuses ({@link OllamaRequestsTest} has them all), over HTTP: 400 in Ollama's shape. */
+    @Test
+    void requests_that_cannot_be_honoured_get_400_with_ollamas_error_shape_naming_the_field() {
+        Map<String, String[]> refused = new java.util.LinkedHashMap<>();
+        refused.put("/api/chat", new String[] {chat(",\"think\":true"), "'think'"});
+        refused.put("/api/generate", new String[] {"{\"model\":\"tiny\",\"prompt\":\"hi\",\"options\":{\"temprature\":0.5}}",
+                "'options.temprature' is not an Ollama option"});
+        refused.put("/api/embed", new String[] {"{\"model\":", "not valid JSON"});
+        refused.put("/api/show", new String[] {"[1,2]", "JSON object"});
+        for (Map.Entry<String, String[]> request : refused.entrySet()) {
+            var response = server.post(request.getKey(), request.getValue()[0]);
 
             assertThat(response.status()).as(request.getKey()).isEqualTo(400);
             JsonNode body = response.json();
             assertThat(fields(body)).as(request.getKey()).containsExactly("error");
-            assertThat(body.get("error").getStringValue()).as(request.getKey()).contains(request.getValue());
+            assertThat(body.get("error").getStringValue()).as(request.getKey()).contains(request.getValue()[1]);
         }
     }
 
@@ -299,13 +313,67 @@ class OllamaApiTest {
         assertThat(fields(unknown.json())).containsExactly("error");
     }
 
+    /**
+     * keep_alive values that a backtracking regex took seconds (quadratic) or a stack overflow on, sent together:
+     * each is answered, and liveness probes, which share Netty's event loop with request parsing, keep answering
+     * within a probe's timeout meanwhile.
+     */
     @Test
-    void load_duration_is_reported_once_then_zero() {
-        long first = server.post("/api/chat", chat(",\"stream\":false")).json().get("load_duration").getLongValue();
-        long second = server.post("/api/chat", chat(",\"stream\":false")).json().get("load_duration").getLongValue();
+    void hostile_keep_alive_values_are_answered_while_liveness_probes_keep_answering() throws Exception {
+        Map<String, String> expected = Map.of(
+                "0m".repeat(3000) + "1s", "load",
+                "0".repeat(200_000) + "1s", "load",
+                "0m".repeat(200_000), "unload",
+                "0".repeat(200_000) + "x", "400");
+        List<Integer> probes = new ArrayList<>();
+        Map<String, java.util.concurrent.Future<TestServer.Response>> answers = new java.util.HashMap<>();
+        try (var clients = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
+            for (int round = 0; round < 4; round++) {
+                for (String keepAlive : expected.keySet()) {
+                    answers.put(round + ":" + keepAlive, clients.submit(() -> server.post("/api/generate",
+                            "{\"model\":\"tiny\",\"stream\":false,\"keep_alive\":\"" + keepAlive + "\"}")));
+                }
+            }
+            do {
+                probes.add(liveness());
+            } while (answers.values().stream().anyMatch(answer -> !answer.isDone()));
+        }
 
-        // Tests share the server, so another may have taken the first report; after any answer it is 0.
-        assertThat(first).isNotNegative();
-        assertThat(second).isZero();
+        assertThat(probes).isNotEmpty().containsOnly(200);
+        for (var answer : answers.entrySet()) {
+            TestServer.Response response = answer.getValue().get();
+            String want = expected.get(answer.getKey().substring(answer.getKey().indexOf(':') + 1));
+            if (want.equals("400")) {
+                assertThat(response.status()).isEqualTo(400);
+                assertThat(response.json().get("error").getStringValue()).contains("keep_alive").hasSizeLessThan(300);
+            } else {
+                assertThat(response.status()).isEqualTo(200);
+                assertThat(response.json().get("done_reason").getStringValue()).isEqualTo(want);
+            }
+        }
+    }
+
+    /** A liveness probe as the kubelet sends it, with a probe's timeout; -1 when it times out. */
+    private static int liveness() {
+        try {
+            return server.send(HttpRequest.newBuilder(server.uri("/health/liveness")).timeout(java.time.Duration.ofSeconds(5)).GET())
+                    .status();
+        } catch (java.io.UncheckedIOException timedOut) {
+            return -1;
+        }
+    }
+
+    /** On a server of its own: the shared one has answered other tests' requests, and so given its one report already. */
+    @Test
+    void load_duration_is_reported_once_then_zero() throws Exception {
+        try (TestServer fresh = TestServer.start(TinyModel.builder().script("\u2581hello", TinyModel.EOS).build(), Map.of())) {
+            List<Long> reported = new ArrayList<>();
+            for (int i = 0; i < 3; i++) {
+                reported.add(fresh.post("/api/chat", chat(",\"stream\":false")).json().get("load_duration").getLongValue());
+            }
+
+            assertThat(reported.getFirst()).as("the model's load time, on the first answer").isPositive();
+            assertThat(reported.subList(1, 3)).as("every later answer").containsOnly(0L);
+        }
     }
 }

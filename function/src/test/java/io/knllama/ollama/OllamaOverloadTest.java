@@ -32,21 +32,44 @@ class OllamaOverloadTest {
         server.close();
     }
 
+    private static final String LONG = "{\"model\":\"tiny\",\"messages\":[{\"role\":\"user\",\"content\":\"go\"}],"
+            + "\"options\":{\"num_predict\":16000}}";
+
+    @org.junit.jupiter.api.BeforeEach
+    void idle() {
+        server.awaitIdle(Duration.ofSeconds(60));
+    }
+
     @Test
     void a_request_shed_while_the_slot_is_busy_gets_a_plain_503_with_retry_after_not_a_stream() throws Exception {
-        String long_ = "{\"model\":\"tiny\",\"messages\":[{\"role\":\"user\",\"content\":\"go\"}],\"options\":{\"num_predict\":16000}}";
-        try (var running = server.stream("/api/chat", long_, AUTH)) {
+        try (var running = server.stream("/api/chat", LONG, AUTH)) {
             assertThat(running.nextLine()).contains("\"done\":false"); // the slot is held from here on
 
-            var shed = server.post("/api/chat", long_, AUTH);
+            var shed = server.post("/api/chat", LONG, AUTH);
 
             assertThat(shed.status()).isEqualTo(503);
             assertThat(shed.header("Retry-After")).matches("[1-9][0-9]*");
             assertThat(shed.header("content-type")).startsWith("application/json");
             assertThat(shed.json().get("error").getStringValue()).isNotBlank();
         }
-        // Closing the stream is a disconnect: it frees the slot.
-        assertThat(server.awaitIdle(Duration.ofSeconds(30))).isLessThan(Duration.ofSeconds(2));
+    }
+
+    /**
+     * The Ollama surface's disconnect (newline-delimited JSON, its own stream mapping): the generation is
+     * cancelled, not run to its 16000 tokens, and the slot serves the next request.
+     */
+    @Test
+    void a_client_that_disconnects_from_its_stream_cancels_the_generation_and_frees_the_slot() throws Exception {
+        double cancelled = server.requests("cancelled");
+        var running = server.stream("/api/chat", LONG, AUTH);
+        assertThat(running.nextLine()).contains("\"done\":false");
+
+        running.close();
+        server.awaitIdle(Duration.ofSeconds(60));
+
+        assertThat(server.requests("cancelled")).isEqualTo(cancelled + 1);
+        assertThat(server.post("/api/generate", "{\"model\":\"tiny\",\"prompt\":\"go\",\"stream\":false,"
+                + "\"options\":{\"num_predict\":2}}", AUTH).status()).isEqualTo(200);
     }
 
     @Test

@@ -27,14 +27,15 @@ class OllamaResponsesTest {
     @Test
     void an_error_after_the_stream_has_begun_is_its_last_line() {
         Flux<GenerationEvent> events = Flux.concat(Flux.just(new GenerationEvent.Token("he")),
-                Flux.error(new ApiException(new ApiError.EngineFailure("the engine failed"))));
+                Flux.error(new ApiException(new ApiError.EngineFailure("java.lang.IllegalStateException: slot lost"))));
 
         List<Object> objects = OllamaResponses.chatStream("m", new GenerationStream(events), CLOCK, 0).collectList().block();
 
         assertThat(objects).hasSize(2);
         assertThat(objects.get(0)).isInstanceOf(ChatResponse.class);
         assertThat(((ChatResponse) objects.get(0)).createdAt()).isEqualTo("2026-01-02T03:04:05.123Z");
-        assertThat(objects.get(1)).isEqualTo(new ErrorResponse("the engine failed"));
+        assertThat(objects.get(1)).as("the stable message, not the cause").isEqualTo(
+                new ErrorResponse("The server failed to process this request; the server's log has the details."));
     }
 
     @Test
@@ -42,7 +43,7 @@ class OllamaResponsesTest {
         var timings = new GenerationEvent.Timings(Duration.ofMillis(1), Duration.ofMillis(20), Duration.ofMillis(300),
                 Duration.ofMillis(330));
         Flux<GenerationEvent> events = Flux.just(new GenerationEvent.Finished(GenerationEvent.FinishReason.LENGTH,
-                new GenerationEvent.Usage(7, 9), timings));
+                new GenerationEvent.Usage(7, 9, 0), timings));
 
         GenerateResponse done = (GenerateResponse) OllamaResponses.generateStream("m", new GenerationStream(events), CLOCK,
                 5_000_000L).blockLast();

@@ -55,6 +55,20 @@ class ChatCompletionsTest {
     }
 
     @Test
+    void an_answer_the_model_spelled_otherwise_than_its_text_tokenizes_is_not_reported_as_reused() {
+        JsonNode first = server.post("/v1/chat/completions", chat("")).json();
+        JsonNode second = server.post("/v1/chat/completions", """
+                {"model":"tiny","messages":[{"role":"system","content":"be brief"},{"role":"user","content":"hi there"},
+                 {"role":"assistant","content":" hello world"},{"role":"user","content":"again"}]}
+                """).json();
+
+        // The model writes " hello" and " world" as one token each; the tiny vocabulary has no merges that spell them
+        // so from text, so the next prompt holds them as letters: only the first prompt is reused.
+        assertThat(second.get("usage").get("prompt_tokens_details").get("cached_tokens").getIntValue())
+                .isEqualTo(first.get("usage").get("prompt_tokens").getIntValue());
+    }
+
+    @Test
     void reports_length_when_max_tokens_cuts_the_answer() {
         JsonNode body = server.post("/v1/chat/completions", chat(",\"max_tokens\":1")).json();
 

@@ -92,13 +92,23 @@ final class FunctionProcess implements AutoCloseable {
 
     /** The {@code knllama_slots_busy} gauge, read from {@code /metrics}. */
     int busySlots() {
+        java.util.regex.Matcher busy = java.util.regex.Pattern.compile("(?m)^knllama_slots_busy(?:\\{[^}]*})? ([0-9.]+)$").matcher(metrics());
+        if (!busy.find()) {
+            throw new AssertionError("no knllama_slots_busy in /metrics");
+        }
+        return (int) Double.parseDouble(busy.group(1));
+    }
+
+    /** {@code knllama_requests_total} for one outcome ({@code stop}, {@code cancelled}, ...), read from {@code /metrics}. */
+    double requests(String outcome) {
+        java.util.regex.Matcher count = java.util.regex.Pattern.compile(
+                "(?m)^knllama_requests_total\\{[^}]*outcome=\"" + outcome + "\"[^}]*} ([0-9.]+)$").matcher(metrics());
+        return count.find() ? Double.parseDouble(count.group(1)) : 0;
+    }
+
+    private String metrics() {
         try {
-            String metrics = http.send(HttpRequest.newBuilder(uri("/metrics")).build(), HttpResponse.BodyHandlers.ofString()).body();
-            java.util.regex.Matcher busy = java.util.regex.Pattern.compile("(?m)^knllama_slots_busy(?:\\{[^}]*})? ([0-9.]+)$").matcher(metrics);
-            if (!busy.find()) {
-                throw new AssertionError("no knllama_slots_busy in /metrics");
-            }
-            return (int) Double.parseDouble(busy.group(1));
+            return http.send(HttpRequest.newBuilder(uri("/metrics")).build(), HttpResponse.BodyHandlers.ofString()).body();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         } catch (InterruptedException e) {

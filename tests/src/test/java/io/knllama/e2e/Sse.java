@@ -72,8 +72,8 @@ final class Sse implements AutoCloseable {
     }
 
     /**
-     * A streamed request on a plain socket, read up to its first event and left open; closing the
-     * socket resets the connection at once, an unambiguous client disconnect (a JDK HttpClient whose
+     * A streamed request on a plain socket, read up to its first event and left open (QueueProxyIT holds
+     * queue-proxy's slots with these); closing the socket resets the connection at once, an unambiguous client disconnect (a JDK HttpClient whose
      * body stream is closed early may keep the connection open). A read that waits longer than
      * {@link #RAW_READ_TIMEOUT} throws {@link java.net.SocketTimeoutException}.
      */

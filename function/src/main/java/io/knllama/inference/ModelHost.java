@@ -1,0 +1,185 @@
+package io.knllama.inference;
+
+import de.kherud.llama.LlamaModel;
+import de.kherud.llama.ModelParameters;
+import de.kherud.llama.args.LogFormat;
+import de.kherud.llama.args.PoolingType;
+import io.knllama.error.ApiError;
+import io.knllama.model.ModelFile;
+import io.knllama.model.ModelProperties;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+
+/**
+ * The one owner of the native model for the life of the process: checks the file, loads it, closes it.
+ *
+ * <p>The GGUF file is checked before llama.cpp sees it (a bad file would abort the process inside the native
+ * loader), then loaded, both on a thread of their own while the HTTP server starts. If either fails there is
+ * nothing to serve: the process exits with status 1 after saying why, so the platform restarts it and shows the
+ * reason (unless {@code exit-on-load-failure} is off, when requests get the reason as a 500).
+ */
+final class ModelHost {
+
+    private static final Logger LOG = LoggerFactory.getLogger(ModelHost.class);
+    private static final Logger NATIVE_LOG = LoggerFactory.getLogger("llama.cpp");
+    private static final Duration LOADING_RETRY = Duration.ofSeconds(1);
+
+    /** The model once checked and loaded, with what was learned from its file. */
+    record Loaded(ModelFile file, ChatFormat chat, LlamaModel model) {
+    }
+
+    private final ModelProperties modelProperties;
+    private final EngineProperties engineProperties;
+    private final int slots;
+    private final CompletableFuture<Loaded> loaded = new CompletableFuture<>();
+    private final Instant created = Instant.now();
+    private volatile Duration loadTime = Duration.ZERO;
+
+    ModelHost(ModelProperties modelProperties, EngineProperties engineProperties, int slots) {
+        ChatFormat.checkConfigured(modelProperties);
+        this.modelProperties = modelProperties;
+        this.engineProperties = engineProperties;
+        this.slots = slots;
+    }
+
+    void startLoading() {
+        Thread.ofPlatform().name("llama-load").daemon().start(this::load);
+    }
+
+    private void load() {
+        long start = System.nanoTime();
+        NativeLibrary.prepare();
+        ModelFile file;
+        try {
+            file = ModelFile.inspect(modelProperties.file());
+        } catch (ModelFile.ModelFileException e) {
+            failed("Cannot serve the model: " + e.getMessage(), e);
+            return;
+        }
+        long checked = System.nanoTime();
+        ChatFormat chat = ChatFormat.choose(modelProperties, file);
+        try {
+            LlamaModel llama = new LlamaModel(parameters(file, chat));
+            loadTime = Duration.ofNanos(System.nanoTime() - start);
+            loaded.complete(new Loaded(file, chat, llama));
+            LOG.info("Model '{}' checked in {} ms, loaded in {} ms ({} ms after process start): {} ({}, {} MB), "
+                            + "{} slots x {} tokens, {} threads, chat: {}, prompt cache {}",
+                    modelProperties.effectiveId(), (checked - start) / 1_000_000, (System.nanoTime() - checked) / 1_000_000,
+                    sinceProcessStart(), file.path(), file.architecture(), file.sizeBytes() >> 20, slots,
+                    modelProperties.contextSize(), engineProperties.effectiveThreads(), chat.description(),
+                    modelProperties.promptCache() ? "on" : "off");
+        } catch (Throwable failure) {
+            failed("llama.cpp could not load %s (%s '%s'): %s".formatted(file.path(), file.architecture(), file.name(),
+                    failure.getMessage()), failure);
+        }
+    }
+
+    private void failed(String reason, Throwable failure) {
+        loaded.completeExceptionally(new IllegalStateException(reason, failure));
+        if (engineProperties.exitOnLoadFailure()) {
+            LOG.error("{}. The process exits: it has nothing to serve.", reason);
+            // Not from this thread: System.exit waits for shutdown hooks, which may wait for the context.
+            new Thread(() -> System.exit(1), "llama-load-failed").start();
+        } else {
+            LOG.error("{}. Requests get 500 until the process is restarted.", reason);
+        }
+    }
+
+    private ModelParameters parameters(ModelFile file, ChatFormat chat) {
+        int threads = engineProperties.effectiveThreads();
+        ModelParameters parameters = new ModelParameters()
+                .setModel(file.path().toString())
+                .setThreads(threads)
+                .setThreadsBatch(threads)
+                .setParallel(slots)
+                .setCtxSize(slots * modelProperties.contextSize())
+                .setBatchSize(engineProperties.batchSize())
+                .setUbatchSize(modelProperties.embeddings() ? engineProperties.batchSize() : Math.min(512, engineProperties.batchSize()))
+                // Requests never run past their slot's context (NativeRequests caps the tokens); a context shift would
+                // rewrite a slot's cache behind PromptCache's back.
+                .disableContextShift();
+        if (modelProperties.gpuLayers() > 0) {
+            parameters.setGpuLayers(modelProperties.gpuLayers());
+        }
+        if (engineProperties.nativeLog()) {
+            LlamaModel.setLogger(LogFormat.TEXT, (level, text) -> NATIVE_LOG.debug("{}: {}", level, text.strip()));
+        } else {
+            parameters.disableLog();
+        }
+        if (chat instanceof ChatFormat.Native(String builtIn, String ignored) && builtIn != null) {
+            parameters.setChatTemplate(builtIn);
+        }
+        if (modelProperties.embeddings()) {
+            // Generative models declare no pooling: left so, the binding returns the first (BOS) token's vector for
+            // every input, and mean pooling aborts llama.cpp b4916 (GGML_ASSERT in mul_mat). The last token's
+            // state, which has attended to the whole input, is what decoder-only embedding models use.
+            parameters.enableEmbedding().setPoolingType(PoolingType.LAST);
+        }
+        if (!modelProperties.mmap()) {
+            parameters.disableMmap();
+        }
+        return parameters;
+    }
+
+    /** The loaded model, once it is; empty while loading or after a failure. */
+    Optional<Loaded> loaded() {
+        return loaded.isDone() && !loaded.isCompletedExceptionally() ? Optional.of(loaded.join()) : Optional.empty();
+    }
+
+    /** The loaded model, for work admitted while it is: {@link #unavailable()} said it is there. */
+    Loaded require() {
+        return loaded().orElseThrow(() -> new IllegalStateException("the model is not loaded"));
+    }
+
+    /** Why no request can be served now: still loading, or loading failed; empty once loaded. */
+    Optional<ApiError> unavailable() {
+        if (!loaded.isDone()) {
+            return Optional.of(new ApiError.Unavailable("The model is still loading; retry in a moment.",
+                    LOADING_RETRY, ApiError.Unavailable.Reason.LOADING));
+        }
+        return failure().map(reason -> new ApiError.EngineFailure("The model could not be loaded: " + reason));
+    }
+
+    Optional<String> failure() {
+        if (!loaded.isCompletedExceptionally()) {
+            return Optional.empty();
+        }
+        try {
+            loaded.join();
+            return Optional.empty();
+        } catch (CompletionException e) {
+            return Optional.ofNullable(e.getCause()).map(Throwable::getMessage);
+        }
+    }
+
+    Duration loadTime() {
+        return loadTime;
+    }
+
+    ModelInfo info() {
+        Loaded model = loaded().orElse(null);
+        return new ModelInfo(modelProperties.effectiveId(), created, modelProperties.file().getFileName().toString(),
+                model == null ? "" : model.file().architecture(), model == null ? "" : model.file().name(),
+                model == null ? 0 : model.file().sizeBytes(), modelProperties.contextSize(), slots,
+                model == null ? "" : model.chat().description(), modelProperties.embeddings(), loadTime);
+    }
+
+    /**
+     * Frees the native model. The binding leaves a non-daemon native thread behind (java-llama.cpp#116); exit never
+     * waits for it because the shutdown is either JVM exit or a test's context close.
+     */
+    void close() {
+        loaded().ifPresent(model -> model.model().close());
+    }
+
+    private static long sinceProcessStart() {
+        return ProcessHandle.current().info().startInstant()
+                .map(start -> Duration.between(start, Instant.now()).toMillis()).orElse(-1L);
+    }
+}
