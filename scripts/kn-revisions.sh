@@ -10,7 +10,7 @@ usage: ${0##*/} [-h]
 Lists the Revisions of the knllama Service, newest first.
   KNLLAMA_SERVICE    Service name (default: knllama)
   KNLLAMA_NAMESPACE  namespace (default: kn's current one)
-  KNLLAMA_KN         kn binary (default: kn on PATH, else one built from the Go module proxy)
+  KNLLAMA_KN         kn binary (default: kn on PATH)
 USAGE
 }
 [[ "${1:-}" == "-h" || "${1:-}" == "--help" ]] && { usage; exit 0; }

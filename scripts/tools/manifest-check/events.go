@@ -7,66 +7,104 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	eventingv1 "knative.dev/eventing/pkg/apis/eventing/v1"
-	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
+	sourcesv1 "knative.dev/eventing/pkg/apis/sources/v1"
 )
 
-// checkEventDelivery checks that events reach the function with time to be answered: for every
-// Trigger whose subscriber is the function, the per-attempt delivery timeout (the Trigger's own, else
-// its Broker's) must exceed the function's batch time limit, or the broker gives up on (and redelivers)
-// a batch that is still running, and must not exceed the Service's timeoutSeconds, after which Knative
-// cuts the request anyway. Without Triggers for the function there is nothing to check.
-func checkEventDelivery(svc *servingv1.Service, objects []eventingObject, configMaps map[string]*corev1.ConfigMap) error {
+// checkEventDelivery checks the way events reach the function. Every Trigger whose subscriber is one of
+// the function's Services must deliver to a cluster-local, events-only Service (the public one keeps its
+// API key, which a Trigger cannot send), and give it time to answer: its per-attempt delivery timeout (the
+// Trigger's own, else its Broker's) must exceed the longest reply (a prompt's request time limit, a batch's
+// time limit), or the broker gives up on (and redelivers) work that is still running, and must fit in the
+// Service's timeouts, after which Knative cuts the request anyway. A SinkBinding that gives the function
+// K_SINK must bind the Service the Triggers deliver to, where batch items are answered.
+func checkEventDelivery(r rendered) error {
 	brokers := map[string]*eventingv1.Broker{}
+	services := map[string]knativeService{}
+	for _, s := range r.services {
+		if isKnllama(s.svc) {
+			services[s.svc.Name] = s
+		}
+	}
 	var triggers []*eventingv1.Trigger
-	for _, object := range objects {
+	var bindings []*sourcesv1.SinkBinding
+	for _, object := range r.eventing {
 		switch o := object.(type) {
 		case *eventingv1.Broker:
 			brokers[o.Name] = o
 		case *eventingv1.Trigger:
-			if ref := o.Spec.Subscriber.Ref; ref != nil && ref.Kind == "Service" && ref.Name == svc.Name {
-				triggers = append(triggers, o)
-			}
+			triggers = append(triggers, o)
+		case *sourcesv1.SinkBinding:
+			bindings = append(bindings, o)
 		}
 	}
-	if len(triggers) == 0 {
-		return nil
+	var problems []error
+	subscribed := map[string]bool{}
+	for _, trigger := range triggers {
+		ref := trigger.Spec.Subscriber.Ref
+		if ref == nil || ref.Kind != "Service" {
+			continue
+		}
+		s, ok := services[ref.Name]
+		if !ok {
+			continue // not the function (e.g. the event display)
+		}
+		subscribed[ref.Name] = true
+		if err := checkTrigger(trigger, brokers, s, r.configMaps); err != nil {
+			problems = append(problems, fmt.Errorf("Trigger/%s: %w", trigger.Name, err))
+		}
 	}
+	for _, binding := range bindings {
+		subject := binding.Spec.Subject
+		if _, ok := services[subject.Name]; ok && subject.Kind == "Service" && !subscribed[subject.Name] {
+			problems = append(problems, fmt.Errorf("SinkBinding/%s binds Service/%s, which no Trigger delivers to: "+
+				"batch items are answered by the Service the Triggers deliver to", binding.Name, subject.Name))
+		}
+	}
+	return errors.Join(problems...)
+}
+
+func checkTrigger(trigger *eventingv1.Trigger, brokers map[string]*eventingv1.Broker, s knativeService, configMaps map[string]*corev1.ConfigMap) error {
+	svc := s.svc
 	fnEnv, err := resolveEnv(svc.Spec.Template.Spec.Containers[0], configMaps)
 	if err != nil {
 		return err
 	}
-	batch, err := time.ParseDuration(fnEnv["KNLLAMA_EVENTS_BATCH_TIMEOUT"])
+	if !clusterLocal(svc) || fnEnv["KNLLAMA_API_ROUTES"] != "events" {
+		return fmt.Errorf("delivers to Service/%s, which is not the cluster-local events-only Service (label %s=cluster-local, "+
+			"KNLLAMA_API_ROUTES=events): the public Service requires an API key, which Triggers cannot send", svc.Name, visibilityLabel)
+	}
+	delivery := trigger.Spec.Delivery
+	if delivery == nil || delivery.Timeout == nil {
+		if broker, ok := brokers[trigger.Spec.Broker]; ok {
+			delivery = broker.Spec.Delivery
+		}
+	}
+	if delivery == nil || delivery.Timeout == nil {
+		return fmt.Errorf("no delivery timeout on it or its Broker %q", trigger.Spec.Broker)
+	}
+	timeout, err := parseISODuration(*delivery.Timeout)
 	if err != nil {
-		return fmt.Errorf("Service/%s: KNLLAMA_EVENTS_BATCH_TIMEOUT (%q) must be set to a duration when Triggers deliver to it",
-			svc.Name, fnEnv["KNLLAMA_EVENTS_BATCH_TIMEOUT"])
+		return fmt.Errorf("delivery timeout %q: %w", *delivery.Timeout, err)
 	}
-	serviceTimeout := time.Duration(derefInt(svc.Spec.Template.Spec.TimeoutSeconds)) * time.Second
-	var problems []error
-	for _, trigger := range triggers {
-		delivery := trigger.Spec.Delivery
-		if delivery == nil || delivery.Timeout == nil {
-			if broker, ok := brokers[trigger.Spec.Broker]; ok {
-				delivery = broker.Spec.Delivery
-			}
-		}
-		if delivery == nil || delivery.Timeout == nil {
-			problems = append(problems, fmt.Errorf("Trigger/%s: no delivery timeout on it or its Broker %q", trigger.Name, trigger.Spec.Broker))
-			continue
-		}
-		timeout, err := parseISODuration(*delivery.Timeout)
-		if err != nil {
-			problems = append(problems, fmt.Errorf("Trigger/%s: delivery timeout %q: %w", trigger.Name, *delivery.Timeout, err))
-			continue
-		}
-		if timeout <= batch || timeout > serviceTimeout {
-			problems = append(problems, fmt.Errorf("Trigger/%s: delivery timeout %v must exceed KNLLAMA_EVENTS_BATCH_TIMEOUT (%v) "+
-				"and stay within the Service's timeoutSeconds (%v)", trigger.Name, timeout, batch, serviceTimeout))
-			continue
-		}
-		fmt.Printf("ok   Trigger/%s gives the function %v per attempt (batch limit %v, Service timeout %v)\n",
-			trigger.Name, timeout, batch, serviceTimeout)
+	longest, err := silence(fnEnv)
+	if err != nil {
+		return err
 	}
-	return errors.Join(problems...)
+	spec := svc.Spec.Template.Spec
+	limits := map[string]int64{"timeoutSeconds": derefInt(spec.TimeoutSeconds),
+		"responseStartTimeoutSeconds": derefInt(spec.ResponseStartTimeoutSeconds), "idleTimeoutSeconds": derefInt(spec.IdleTimeoutSeconds)}
+	if timeout <= longest {
+		return fmt.Errorf("delivery timeout %v must exceed the longest reply of Service/%s (%v: KNLLAMA_ENGINE_REQUEST_TIMEOUT, "+
+			"KNLLAMA_EVENTS_BATCH_TIMEOUT), or the broker redelivers work that is still running", timeout, svc.Name, longest)
+	}
+	for name, seconds := range limits {
+		if limit := time.Duration(seconds) * time.Second; limit != 0 && timeout > limit {
+			return fmt.Errorf("delivery timeout %v exceeds Service/%s's %s (%v), after which Knative cuts the delivery", timeout, svc.Name, name, limit)
+		}
+	}
+	fmt.Printf("ok   Trigger/%s gives Service/%s %v per attempt (longest reply %v, Service timeout %ds)\n",
+		trigger.Name, svc.Name, timeout, longest, limits["timeoutSeconds"])
+	return nil
 }
 
 // parseISODuration reads the ISO-8601 durations Knative's delivery settings use, such as PT590S or PT1M30S.

@@ -14,10 +14,11 @@ import (
 
 // checkRules enforces what knllama needs beyond what Kubernetes and Knative validate: the couplings
 // between the Service's settings and the function's, which no schema can see.
-func checkRules(svc *servingv1.Service, configMaps map[string]*corev1.ConfigMap) error {
+func checkRules(s knativeService, configMaps map[string]*corev1.ConfigMap) error {
 	var problems []error
 	fail := func(format string, args ...any) { problems = append(problems, fmt.Errorf("  "+format, args...)) }
 
+	svc := s.svc
 	spec := svc.Spec.Template.Spec
 	ann := svc.Spec.Template.Annotations
 	if len(spec.Containers) != 1 || len(spec.InitContainers) != 1 {
@@ -87,18 +88,51 @@ func checkRules(svc *servingv1.Service, configMaps map[string]*corev1.ConfigMap)
 		}
 	}
 
-	// Timeouts: the function ends its own work before Knative cuts the request or kills the pod.
-	timeout := time.Duration(derefInt(spec.TimeoutSeconds)) * time.Second
-	for _, key := range []string{"KNLLAMA_ENGINE_REQUEST_TIMEOUT", "KNLLAMA_SHUTDOWN_GRACE_PERIOD", "KNLLAMA_EVENTS_BATCH_TIMEOUT"} {
-		if d, err := time.ParseDuration(fnEnv[key]); err != nil {
-			fail("%s %q is not a duration", key, fnEnv[key])
-		} else if d >= timeout {
-			fail("%s (%v) must be below timeoutSeconds (%v)", key, d, timeout)
-		}
+	// Timeouts. Knative's activator and queue-proxy apply the Revision's three timers to every
+	// request (knative.dev/serving pkg/http/handler/timeout.go), and both the response-start and the
+	// idle timer run from the request's arrival until its first byte. A non-streamed answer, and an
+	// event's reply, write their first byte only when they are complete, so each timer must outlast
+	// the longest time the function may stay silent; the function ends its own work before that.
+	if err := checkTimeouts(svc, fnEnv); err != nil {
+		problems = append(problems, err)
 	}
-	responseStart := time.Duration(derefInt(spec.ResponseStartTimeoutSeconds)) * time.Second
-	if d, err := time.ParseDuration(fnEnv["KNLLAMA_ENGINE_MAX_QUEUE_WAIT"]); err != nil || d >= responseStart {
-		fail("KNLLAMA_ENGINE_MAX_QUEUE_WAIT (%q) must be a duration below responseStartTimeoutSeconds (%v)", fnEnv["KNLLAMA_ENGINE_MAX_QUEUE_WAIT"], responseStart)
+
+	// No way around the API key: a Service without it (one that takes events from Triggers, which
+	// cannot send a key) must be cluster-local and serve events only.
+	_, hasKey := fnEnv["KNLLAMA_API_KEY"]
+	eventsOnly := fnEnv["KNLLAMA_API_ROUTES"] == "events"
+	if !hasKey && !(clusterLocal(svc) && eventsOnly) {
+		fail("without KNLLAMA_API_KEY the Service must be cluster-local (label %s=cluster-local) and serve events only "+
+			"(KNLLAMA_API_ROUTES=events): otherwise it is an open way around the public Service's key", visibilityLabel)
+	}
+	if eventsOnly && hasKey {
+		fail("an events-only Service must not require KNLLAMA_API_KEY: Knative Eventing's Triggers cannot send it, " +
+			"and Eventing does not retry the 401, so every event would go to the dead-letter sink")
+	}
+
+	// The check record (model-cache/README.md): model-cache signs it with KNLLAMA_MODEL_RECORD_KEY and the
+	// function verifies it with its own copy, so both must read the same Secret key, or the function never
+	// trusts a record; optional, so that a Secret without the key turns the feature off instead of keeping
+	// the pod from starting.
+	initRecordKey, fnRecordKey := initEnv[recordKeyVariable], fnEnv[recordKeyVariable]
+	switch {
+	case !strings.HasPrefix(initRecordKey, "secret:") || !strings.HasPrefix(fnRecordKey, "secret:"):
+		fail("%s must come from a Secret in both the init container (%q) and the function (%q): model-cache signs its "+
+			"check record with it and the function verifies the record with it", recordKeyVariable, initRecordKey, fnRecordKey)
+	case !strings.HasSuffix(initRecordKey, "?optional") || !strings.HasSuffix(fnRecordKey, "?optional"):
+		fail("%s must be optional in both containers (init container %q, function %q): without it the check record is off, "+
+			"and a required key would keep the pod from starting", recordKeyVariable, initRecordKey, fnRecordKey)
+	case initRecordKey != fnRecordKey:
+		fail("%s must come from the same Secret key in both containers (init container %q, function %q): with two keys "+
+			"the function never trusts model-cache's check record", recordKeyVariable, initRecordKey, fnRecordKey)
+	}
+
+	// Guaranteed QoS, as Kubernetes computes it for the pod Knative builds (queue-proxy included):
+	// the generation threads get whole cores, and the pod is the last to be evicted.
+	if s.qos != corev1.PodQOSGuaranteed {
+		fail("the pod Knative builds is %s, not Guaranteed: every container, queue-proxy (annotations "+
+			"queue.sidecar.serving.knative.dev/{cpu,memory}-resource-{request,limit}) and the init container included, "+
+			"needs CPU and memory requests equal to its limits", s.qos)
 	}
 
 	// Probes on the function's management endpoints; start-up must fit in the progress deadline.
@@ -134,6 +168,67 @@ func checkRules(svc *servingv1.Service, configMaps map[string]*corev1.ConfigMap)
 		if m, ok := mountHolding(c, "/tmp/x"); !ok || m.MountPath != "/tmp" || volumes[m.Name].EmptyDir == nil || m.ReadOnly {
 			fail("container %q needs a writable emptyDir at /tmp (the root filesystem is read-only)", c.Name)
 		}
+	}
+	return errors.Join(problems...)
+}
+
+// recordKeyVariable holds the key of model-cache's signed check record, in both containers.
+const recordKeyVariable = "KNLLAMA_MODEL_RECORD_KEY"
+
+// visibilityLabel makes a Knative Service reachable only inside the cluster.
+const visibilityLabel = "networking.knative.dev/visibility"
+
+func clusterLocal(svc *servingv1.Service) bool {
+	return svc.Labels[visibilityLabel] == "cluster-local"
+}
+
+// silence is the longest the function behind svc may write nothing to a request: a non-streamed
+// answer is bounded by KNLLAMA_ENGINE_REQUEST_TIMEOUT (counted from arrival, queueing included); on
+// a Service that takes events a batch's reply by KNLLAMA_EVENTS_BATCH_TIMEOUT too.
+func silence(fnEnv map[string]string) (time.Duration, error) {
+	longest := time.Duration(0)
+	keys := []string{"KNLLAMA_ENGINE_REQUEST_TIMEOUT", "KNLLAMA_EVENTS_BATCH_TIMEOUT"}
+	for _, key := range keys {
+		d, err := time.ParseDuration(fnEnv[key])
+		if err != nil {
+			return 0, fmt.Errorf("  %s %q is not a duration", key, fnEnv[key])
+		}
+		longest = max(longest, d)
+	}
+	return longest, nil
+}
+
+func checkTimeouts(svc *servingv1.Service, fnEnv map[string]string) error {
+	var problems []error
+	fail := func(format string, args ...any) { problems = append(problems, fmt.Errorf("  "+format, args...)) }
+	spec := svc.Spec.Template.Spec
+	longest, err := silence(fnEnv)
+	if err != nil {
+		return err
+	}
+	seconds := func(p *int64) time.Duration { return time.Duration(derefInt(p)) * time.Second }
+	timeout, responseStart, idle := seconds(spec.TimeoutSeconds), seconds(spec.ResponseStartTimeoutSeconds), seconds(spec.IdleTimeoutSeconds)
+	// 0 (or unset after Knative's defaulting) is no timer at all for response start and idle.
+	if timeout <= longest {
+		fail("timeoutSeconds (%v) must exceed the longest reply (%v: KNLLAMA_ENGINE_REQUEST_TIMEOUT, KNLLAMA_EVENTS_BATCH_TIMEOUT)", timeout, longest)
+	}
+	if responseStart != 0 && responseStart <= longest {
+		fail("responseStartTimeoutSeconds (%v) must exceed the longest reply (%v): a non-streamed answer or an event's reply "+
+			"writes its first byte only when it is complete", responseStart, longest)
+	}
+	if idle != 0 && idle <= longest {
+		fail("idleTimeoutSeconds (%v) must be 0 (none) or exceed the longest reply (%v): Knative's idle timer runs from the "+
+			"request's arrival, so it cuts every reply that takes longer to start", idle, longest)
+	}
+	grace, err := time.ParseDuration(fnEnv["KNLLAMA_SHUTDOWN_GRACE_PERIOD"])
+	if err != nil || grace >= timeout {
+		fail("KNLLAMA_SHUTDOWN_GRACE_PERIOD (%q) must be a duration below timeoutSeconds (%v), which Knative makes the pod's "+
+			"terminationGracePeriodSeconds", fnEnv["KNLLAMA_SHUTDOWN_GRACE_PERIOD"], timeout)
+	}
+	request, _ := time.ParseDuration(fnEnv["KNLLAMA_ENGINE_REQUEST_TIMEOUT"])
+	if wait, err := time.ParseDuration(fnEnv["KNLLAMA_ENGINE_MAX_QUEUE_WAIT"]); err != nil || wait >= request {
+		fail("KNLLAMA_ENGINE_MAX_QUEUE_WAIT (%q) must be a duration below KNLLAMA_ENGINE_REQUEST_TIMEOUT (%v), which counts "+
+			"from the request's arrival", fnEnv["KNLLAMA_ENGINE_MAX_QUEUE_WAIT"], request)
 	}
 	return errors.Join(problems...)
 }

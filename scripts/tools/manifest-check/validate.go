@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -16,7 +18,11 @@ import (
 	appsvalidation "k8s.io/kubernetes/pkg/apis/apps/validation"
 	"k8s.io/kubernetes/pkg/apis/core"
 	_ "k8s.io/kubernetes/pkg/apis/core/install"
+	"k8s.io/kubernetes/pkg/apis/core/v1/helper/qos"
 	corevalidation "k8s.io/kubernetes/pkg/apis/core/validation"
+	"k8s.io/kubernetes/pkg/apis/networking"
+	_ "k8s.io/kubernetes/pkg/apis/networking/install"
+	networkingvalidation "k8s.io/kubernetes/pkg/apis/networking/validation"
 	eventingv1 "knative.dev/eventing/pkg/apis/eventing/v1"
 	"knative.dev/eventing/pkg/apis/feature"
 	sourcesv1 "knative.dev/eventing/pkg/apis/sources/v1"
@@ -47,29 +53,27 @@ func validateFile(featuresPath, renderedPath string) error {
 		return err
 	}
 	var problems []error
-	configMaps := map[string]*corev1.ConfigMap{}
-	var services []*servingv1.Service
-	var eventing []eventingObject
+	r := rendered{configMaps: map[string]*corev1.ConfigMap{}}
 	for _, doc := range docs {
-		err := validateDocument(doc, features, configMaps, &services, &eventing)
+		err := validateDocument(doc, features, &r)
 		if err != nil {
 			problems = append(problems, err)
 		} else {
 			fmt.Printf("ok   %v\n", doc)
 		}
 	}
-	for _, svc := range services {
-		if svc.Name != knllamaService {
-			continue // the rules are about the function's Service, not the others (e.g. an event display)
+	for _, s := range r.services {
+		if !isKnllama(s.svc) {
+			continue // the rules are about the function's Services, not the others (e.g. an event display)
 		}
-		if err := checkEventDelivery(svc, eventing, configMaps); err != nil {
-			problems = append(problems, err)
-		}
-		if err := checkRules(svc, configMaps); err != nil {
-			problems = append(problems, fmt.Errorf("serving.knative.dev/v1 Service/%s: knllama rules:\n%w", svc.Name, err))
+		if err := checkRules(s, r.configMaps); err != nil {
+			problems = append(problems, fmt.Errorf("serving.knative.dev/v1 Service/%s: knllama rules:\n%w", s.svc.Name, err))
 		} else {
-			fmt.Printf("ok   knllama rules for Service/%s\n", svc.Name)
+			fmt.Printf("ok   knllama rules for Service/%s (pod QoS %s)\n", s.svc.Name, s.qos)
 		}
+	}
+	if err := checkEventDelivery(r); err != nil {
+		problems = append(problems, err)
 	}
 	if len(problems) > 0 {
 		return fmt.Errorf("%s: %d problem(s):\n%w", renderedPath, len(problems), errors.Join(problems...))
@@ -77,8 +81,25 @@ func validateFile(featuresPath, renderedPath string) error {
 	return nil
 }
 
-// knllamaService is the name of the function's Service, which knllama's own rules apply to.
-const knllamaService = "knllama"
+// rendered is what validation collected from a file for the cross-object checks.
+type rendered struct {
+	configMaps map[string]*corev1.ConfigMap
+	services   []knativeService
+	eventing   []eventingObject
+}
+
+// knativeService is a Service after Knative's defaulting, with the Deployment Knative's revision
+// reconciler builds for its first Revision and that pod's QoS class, computed by Kubernetes' code.
+type knativeService struct {
+	svc        *servingv1.Service
+	deployment *appsv1.Deployment
+	qos        corev1.PodQOSClass
+}
+
+// isKnllama tells the function's Services (the API and the events Service) from any other.
+func isKnllama(svc *servingv1.Service) bool {
+	return svc.Labels["app.kubernetes.io/name"] == "knllama"
+}
 
 // eventingObject is what Knative Eventing's API types share: its webhook's defaulting and validation.
 type eventingObject interface {
@@ -86,8 +107,7 @@ type eventingObject interface {
 	Validate(context.Context) *apis.FieldError
 }
 
-func validateDocument(doc document, features *apiconfig.Features, configMaps map[string]*corev1.ConfigMap,
-	services *[]*servingv1.Service, eventing *[]eventingObject) error {
+func validateDocument(doc document, features *apiconfig.Features, r *rendered) error {
 	var object eventingObject
 	switch doc.apiVersion + " " + doc.kind {
 	case "eventing.knative.dev/v1 Broker":
@@ -103,7 +123,7 @@ func validateDocument(doc document, features *apiconfig.Features, configMaps map
 		if err := decodeStrict(doc, object); err != nil {
 			return err
 		}
-		*eventing = append(*eventing, object)
+		r.eventing = append(r.eventing, object)
 		return validateEventing(doc, object)
 	}
 	switch doc.apiVersion + " " + doc.kind {
@@ -112,7 +132,7 @@ func validateDocument(doc document, features *apiconfig.Features, configMaps map
 		if err := decodeStrict(doc, &cm); err != nil {
 			return err
 		}
-		configMaps[cm.Name] = &cm
+		r.configMaps[cm.Name] = &cm
 		var internal core.ConfigMap
 		return kubeErrors(doc, toInternal(&cm, &internal), func() field.ErrorList { return corevalidation.ValidateConfigMap(&internal) })
 	case "v1 Secret":
@@ -131,13 +151,26 @@ func validateDocument(doc document, features *apiconfig.Features, configMaps map
 		return kubeErrors(doc, toInternal(&pvc, &internal), func() field.ErrorList {
 			return corevalidation.ValidatePersistentVolumeClaim(&internal, corevalidation.ValidationOptionsForPersistentVolumeClaim(&internal, nil))
 		})
+	case "networking.k8s.io/v1 NetworkPolicy":
+		var policy networkingv1.NetworkPolicy
+		if err := decodeStrict(doc, &policy); err != nil {
+			return err
+		}
+		var internal networking.NetworkPolicy
+		return kubeErrors(doc, toInternal(&policy, &internal), func() field.ErrorList {
+			return networkingvalidation.ValidateNetworkPolicy(&internal, networkingvalidation.NetworkPolicyValidationOptions{})
+		})
 	case "serving.knative.dev/v1 Service":
 		var svc servingv1.Service
 		if err := decodeStrict(doc, &svc); err != nil {
 			return err
 		}
-		*services = append(*services, &svc)
-		return validateService(doc, &svc, features)
+		dep, err := validateService(doc, &svc, features)
+		if err != nil {
+			return err
+		}
+		r.services = append(r.services, knativeService{&svc, dep, qos.GetPodQOS(&corev1.Pod{Spec: dep.Spec.Template.Spec})})
+		return nil
 	default:
 		return fmt.Errorf("%v: no validation for this kind; add it to scripts/tools/manifest-check", doc)
 	}
@@ -164,16 +197,16 @@ func validateEventing(doc document, object eventingObject) error {
 // validateService runs what the cluster runs on a Service: Knative's defaulting and validating
 // webhooks, then, on the Deployment Knative would make for its first Revision, Kubernetes' own
 // Deployment validation.
-func validateService(doc document, svc *servingv1.Service, features *apiconfig.Features) error {
+func validateService(doc document, svc *servingv1.Service, features *apiconfig.Features) (*appsv1.Deployment, error) {
 	cfg, err := knativeConfig(features)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	ctx := apiconfig.ToContext(context.Background(), cfg.Config)
 	svc.Namespace = namespace
 	svc.SetDefaults(ctx)
 	if fe := svc.Validate(apis.WithinCreate(ctx)); fe != nil {
-		return fmt.Errorf("%v: rejected by Knative's validation:\n%v", doc, fe)
+		return nil, fmt.Errorf("%v: rejected by Knative's validation:\n%v", doc, fe)
 	}
 	// Only errors fail the check; Knative's warnings (e.g. defaulted security settings) do not.
 	rev := cfgresources.MakeRevision(ctx, svcresources.MakeConfiguration(svc), time.Unix(0, 0))
@@ -181,12 +214,16 @@ func validateService(doc document, svc *servingv1.Service, features *apiconfig.F
 	rev.UID = "00000000-0000-0000-0000-000000000001" // set by the API server; the Deployment's owner reference
 	dep, err := revresources.MakeDeployment(rev, cfg)
 	if err != nil {
-		return fmt.Errorf("%v: Knative could not make its Deployment: %w", doc, err)
+		return nil, fmt.Errorf("%v: Knative could not make its Deployment: %w", doc, err)
 	}
 	var internal apps.Deployment
-	return kubeErrors(document{"apps/v1", "Deployment", dep.Name, nil}, toInternal(dep, &internal), func() field.ErrorList {
+	err = kubeErrors(document{"apps/v1", "Deployment", dep.Name, nil}, toInternal(dep, &internal), func() field.ErrorList {
 		return appsvalidation.ValidateDeployment(&internal, corevalidation.PodValidationOptions{})
 	})
+	if err != nil {
+		return nil, err
+	}
+	return dep, nil
 }
 
 // knativeConfig is Knative Serving's configuration with every ConfigMap at its defaults except

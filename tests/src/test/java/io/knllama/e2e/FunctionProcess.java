@@ -38,11 +38,11 @@ final class FunctionProcess implements AutoCloseable {
         this.port = port;
     }
 
-    /** Starts the function on the default model with these extra environment variables, without waiting. */
+    /** Starts the function on the default model with these extra environment variables (PORT among them, or a free one), without waiting. */
     static FunctionProcess launch(String name, Map<String, String> environment) {
         try {
             Files.createDirectories(LOGS);
-            int port = freePort();
+            int port = environment.containsKey("PORT") ? Integer.parseInt(environment.get("PORT")) : freePort();
             Path log = LOGS.resolve(name + ".log");
             String java = ProcessHandle.current().info().command().orElse("java");
             ProcessBuilder builder = new ProcessBuilder(List.of(java, "-jar", JAR.toString()))
@@ -171,7 +171,7 @@ final class FunctionProcess implements AutoCloseable {
         }
     }
 
-    private static int freePort() throws IOException {
+    static int freePort() throws IOException {
         try (ServerSocket socket = new ServerSocket(0)) {
             return socket.getLocalPort();
         }

@@ -6,10 +6,7 @@ import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.PosixFilePermission;
 import java.util.ArrayList;
-import java.util.EnumSet;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
@@ -135,55 +132,5 @@ final class ImageTarball {
             }
         }
         return new Layer(blob, createdBy, application, compressed, bytes, files, top);
-    }
-
-    /** Unpacks every layer, in order, into {@code root}: the container's filesystem. */
-    void extractTo(Path root) throws IOException {
-        try (var outer = new TarArchiveInputStream(new BufferedInputStream(Files.newInputStream(tarball)))) {
-            Map<String, Path> blobs = new HashMap<>();
-            Path scratch = Files.createTempDirectory(root.getParent(), "layers");
-            for (TarArchiveEntry e; (e = outer.getNextEntry()) != null; ) {
-                if (e.getName().endsWith(".tar.gz") || e.getName().endsWith(".tar")) {
-                    Path blob = scratch.resolve(e.getName());
-                    Files.copy(outer, blob, StandardCopyOption.REPLACE_EXISTING);
-                    blobs.put(e.getName(), blob);
-                }
-            }
-            for (Layer layer : layers) {
-                try (var in = layerStream(layer.blob(), Files.newInputStream(blobs.get(layer.blob())));
-                     var tar = new TarArchiveInputStream(in)) {
-                    for (TarArchiveEntry e; (e = tar.getNextEntry()) != null; ) {
-                        Path target = root.resolve(e.getName().replaceFirst("^\\./", "").replaceFirst("^/", "")).normalize();
-                        if (!target.startsWith(root)) {
-                            throw new IOException("layer entry escapes the root: " + e.getName());
-                        }
-                        if (e.isDirectory()) {
-                            Files.createDirectories(target);
-                        } else if (e.isSymbolicLink()) {
-                            Files.createDirectories(target.getParent());
-                            Files.deleteIfExists(target);
-                            Files.createSymbolicLink(target, Path.of(e.getLinkName()));
-                        } else if (e.isFile()) {
-                            Files.createDirectories(target.getParent());
-                            Files.copy(tar, target, StandardCopyOption.REPLACE_EXISTING);
-                            Files.setPosixFilePermissions(target, permissions(e.getMode()));
-                            // As container runtimes do: the JVM's AOT cache checks its jar's modification time.
-                            Files.setLastModifiedTime(target, java.nio.file.attribute.FileTime.from(e.getModTime().toInstant()));
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    private static Set<PosixFilePermission> permissions(int mode) {
-        Set<PosixFilePermission> set = EnumSet.noneOf(PosixFilePermission.class);
-        PosixFilePermission[] all = PosixFilePermission.values(); // OWNER_READ … OTHERS_EXECUTE
-        for (int i = 0; i < 9; i++) {
-            if ((mode & (1 << (8 - i))) != 0) {
-                set.add(all[i]);
-            }
-        }
-        return set;
     }
 }

@@ -11,10 +11,10 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /** The repository these tests live in: its paths, its pinned versions, and running its scripts. */
-final class Repo {
+public final class Repo {
 
     /** The repository root: Maven runs this module's tests in tests/. */
-    static final Path ROOT = findRoot();
+    public static final Path ROOT = findRoot();
 
     private Repo() {
     }
@@ -31,7 +31,7 @@ final class Repo {
     }
 
     /** A simple NAME=value from scripts/versions.env, where every version is pinned. */
-    static String version(String name) {
+    public static String version(String name) {
         try {
             for (String line : Files.readAllLines(ROOT.resolve("scripts/versions.env"))) {
                 if (line.startsWith(name + "=")) {
@@ -44,17 +44,24 @@ final class Repo {
         throw new IllegalStateException(name + " is not set in scripts/versions.env");
     }
 
-    record Result(int exitCode, String output) {
+    public record Result(int exitCode, String output) {
     }
 
     /** Runs a command in the repository root, stdout and stderr merged, echoing it as it goes. */
-    static Result run(Duration timeout, String... command) throws IOException, InterruptedException {
+    public static Result run(Duration timeout, String... command) throws IOException, InterruptedException {
+        return run(timeout, true, command);
+    }
+
+    /** Runs a command in the repository root, stdout and stderr merged, echoing it if asked to. */
+    public static Result run(Duration timeout, boolean echo, String... command) throws IOException, InterruptedException {
         Process process = new ProcessBuilder(command).directory(ROOT.toFile()).redirectErrorStream(true).start();
         StringBuilder output = new StringBuilder();
         Thread pump = Thread.ofVirtual().start(() -> {
             try (var reader = process.inputReader(StandardCharsets.UTF_8)) {
                 reader.lines().forEach(line -> {
-                    System.out.println(line);
+                    if (echo) {
+                        System.out.println(line);
+                    }
                     synchronized (output) {
                         output.append(line).append('\n');
                     }
@@ -73,7 +80,7 @@ final class Repo {
         }
     }
 
-    static boolean onPath(String program) {
+    public static boolean onPath(String program) {
         List<String> dirs = new ArrayList<>(List.of(System.getenv().getOrDefault("PATH", "").split(":")));
         return dirs.stream().anyMatch(dir -> Files.isExecutable(Path.of(dir, program)));
     }
