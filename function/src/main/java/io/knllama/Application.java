@@ -1,6 +1,11 @@
 package io.knllama;
 
+import io.knllama.inference.LlamaEngine;
+import io.knllama.lifecycle.Termination;
+import io.micronaut.context.ApplicationContext;
 import io.micronaut.runtime.Micronaut;
+
+import java.time.Duration;
 
 /** Starts the function. Configuration comes from environment variables; see README.md. */
 public final class Application {
@@ -9,6 +14,8 @@ public final class Application {
     }
 
     public static void main(String[] args) {
-        Micronaut.build(args).banner(false).start();
+        ApplicationContext context = Micronaut.build(args).banner(false).start();
+        Termination.install(context.getBean(LlamaEngine.class),
+                context.getProperty("micronaut.lifecycle.graceful-shutdown.grace-period", Duration.class).orElse(Duration.ofSeconds(25)));
     }
 }

@@ -42,6 +42,7 @@ final class Admission {
     /** A request on its way to a slot. */
     static final class Ticket {
         private volatile boolean cancelled;
+        private volatile boolean cut;
         private volatile CompletableFuture<SlotScheduler.Lease> pending;
 
         /** The caller lost interest: leave the queue, or (once running) let the work see it at its next step. */
@@ -53,8 +54,19 @@ final class Admission {
             }
         }
 
+        /** The server is going away: stop at the next step and tell the caller why. */
+        void cut() {
+            cut = true;
+            cancel();
+        }
+
         boolean cancelled() {
             return cancelled;
+        }
+
+        /** Whether the stop came from the server, not from the caller. */
+        boolean cutByServer() {
+            return cut;
         }
     }
 
@@ -184,6 +196,13 @@ final class Admission {
     /** Stops admitting; completes when no slot is held any more. */
     CompletableFuture<Void> drain() {
         return scheduler.drain();
+    }
+
+    /** Ends what runs, telling each caller the server went away; returns how many there were. */
+    int cutRunning() {
+        int count = running.size();
+        running.forEach(Ticket::cut);
+        return count;
     }
 
     /** Cancels what runs (each stops at its next step), waits a little for the slots, and stops the threads. */

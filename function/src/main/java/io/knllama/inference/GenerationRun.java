@@ -101,6 +101,12 @@ final class GenerationRun {
                     events.tryEmitNext(new Token(output.text));
                 }
             }
+            if (ticket.cutByServer()) {
+                // Cut by a shutdown that ran out of grace: the client learns why, and that the text is incomplete.
+                metrics.outcome(Outcome.UNAVAILABLE);
+                events.tryEmitError(SlotScheduler.shuttingDown());
+                return;
+            }
             if (ticket.cancelled()) {
                 metrics.outcome(Outcome.CANCELLED);
                 return;

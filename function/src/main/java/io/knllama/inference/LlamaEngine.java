@@ -143,11 +143,26 @@ public final class LlamaEngine implements Engine, GracefulShutdownCapable {
 
     @Override
     public CompletionStage<?> shutdownGracefully() {
+        if (draining) {
+            return admission.drain();
+        }
         draining = true;
         long start = System.nanoTime();
         LOG.info("Shutting down: no new requests; waiting for {} running generation(s)", admission.busy());
         return admission.drain().thenRun(() ->
                 LOG.info("All generations finished after {} ms", (System.nanoTime() - start) / 1_000_000));
+    }
+
+    /**
+     * Ends every running generation with the {@code shutting_down} error its client receives as the stream's last
+     * event, for a shutdown whose grace period ran out.
+     */
+    public void cutRunning(Duration gracePeriod) {
+        int cut = admission.cutRunning();
+        if (cut > 0) {
+            LOG.warn("The grace period of {} s ran out: ending {} generation(s) with a shutting_down error",
+                    gracePeriod.toSeconds(), cut);
+        }
     }
 
     @Override

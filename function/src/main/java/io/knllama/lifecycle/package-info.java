@@ -1,0 +1,2 @@
+/** The process's own lifecycle around the engine: how SIGTERM drains it. */
+package io.knllama.lifecycle;
