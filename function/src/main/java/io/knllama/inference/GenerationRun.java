@@ -64,7 +64,7 @@ final class GenerationRun {
         try {
             admission.success(new GenerationStream(events.asFlux().doOnCancel(ticket::cancel)));
             streaming = true;
-            LlamaIterator outputs = llama.model().generate(requests.parameters(prepared, request.sampling(), claim.slot())).iterator();
+            LlamaIterator outputs = llama.model().generate(requests.parameters(llama, prepared, request.sampling(), claim.slot())).iterator();
             while (outputs.hasNext()) {
                 if (ticket.cancelled()) {
                     // Only here, between tokens: cancelling while this thread waits in the binding

@@ -31,7 +31,7 @@ final class ModelHost {
     private static final Duration LOADING_RETRY = Duration.ofSeconds(1);
 
     /** The model once checked and loaded, with what was learned from its file. */
-    record Loaded(ModelFile file, ChatFormat chat, LlamaModel model) {
+    record Loaded(ModelFile file, ChatFormat chat, LiteralContent literal, LlamaModel model) {
     }
 
     private final ModelProperties modelProperties;
@@ -67,7 +67,7 @@ final class ModelHost {
         try {
             LlamaModel llama = new LlamaModel(parameters(file, chat));
             loadTime = Duration.ofNanos(System.nanoTime() - start);
-            loaded.complete(new Loaded(file, chat, llama));
+            loaded.complete(new Loaded(file, chat, new LiteralContent(file.controlTokens()), llama));
             LOG.info("Model '{}' checked in {} ms, loaded in {} ms ({} ms after process start): {} ({}, {} MB), "
                             + "{} slots x {} tokens, {} threads, chat: {}, prompt cache {}",
                     modelProperties.effectiveId(), (checked - start) / 1_000_000, (System.nanoTime() - checked) / 1_000_000,

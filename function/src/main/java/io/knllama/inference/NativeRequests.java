@@ -36,8 +36,10 @@ final class NativeRequests {
      * A request rendered and measured, checked against the slot's context.
      *
      * @param promptIds the prompt's tokens as llama.cpp will see them ({@link #BOS} first if the model adds one)
+     * @param byIds     whether llama.cpp gets the prompt as {@code promptIds} rather than as text to tokenize: when
+     *                  the text holds a message that must stay literal ({@link LiteralContent})
      */
-    record Prepared(String text, int[] promptIds, int maxTokens, String grammar, List<String> stop) {
+    record Prepared(String text, int[] promptIds, boolean byIds, int maxTokens, String grammar, List<String> stop) {
         int promptTokens() {
             return promptIds.length;
         }
@@ -53,6 +55,7 @@ final class NativeRequests {
         List<String> stop = new ArrayList<>(request.sampling().stop().stream().map(NativeText::wellFormed).toList());
         String text;
         String promptParam;
+        LiteralContent.Layout layout = null;
         switch (request.prompt()) {
             case Prompt.Text(String raw) -> {
                 promptParam = "prompt";
@@ -62,13 +65,15 @@ final class NativeRequests {
             case Prompt.Chat(List<ChatMessage> messages) -> {
                 promptParam = "messages";
                 checkLength(llama, messages.stream().mapToLong(m -> utf8Length(m.content())).sum(), contextPerSlot, promptParam);
-                text = renderChat(llama, messages);
+                layout = llama.literal().layout(contents -> renderChat(llama, messages, contents),
+                        messages.stream().map(m -> NativeText.wellFormed(m.content())).toList());
+                text = layout.text();
                 if (llama.chat() instanceof ChatFormat.Transcript) {
                     stop.addAll(ChatFormat.Transcript.STOP);
                 }
             }
         }
-        int[] promptIds = tokens(llama, text);
+        int[] promptIds = layout == null || !layout.literal() ? tokens(llama, text) : tokens(llama, layout);
         int promptTokens = promptIds.length;
         Integer requested = request.maxTokens();
         int available = contextPerSlot - promptTokens;
@@ -86,15 +91,19 @@ final class NativeRequests {
             case ResponseFormat.Text t -> null;
             case ResponseFormat.Json(String gbnf) -> gbnf;
         };
-        return new Prepared(text, promptIds, requested != null ? requested : available, grammar, List.copyOf(stop));
+        return new Prepared(text, promptIds, layout != null && layout.literal(), requested != null ? requested : available,
+                grammar, List.copyOf(stop));
     }
 
     /** Parameters for one generation in native slot {@code slot}. */
-    InferenceParameters parameters(Prepared prepared, GenerationRequest.Sampling s, int slot) {
+    InferenceParameters parameters(ModelHost.Loaded llama, Prepared prepared, GenerationRequest.Sampling s, int slot) {
         InferenceParameters parameters = new InferenceParameters(prepared.text())
                 .setNPredict(prepared.maxTokens())
                 .setCachePrompt(promptCache);
         pin(parameters, slot);
+        if (prepared.byIds()) {
+            promptAsIds(parameters, prepared.promptIds(), llama.file().bosToken());
+        }
         if (s.temperature() != null) {
             parameters.setTemperature(s.temperature());
         }
@@ -168,12 +177,17 @@ final class NativeRequests {
         return bytes;
     }
 
-    private String renderChat(ModelHost.Loaded llama, List<ChatMessage> messages) {
-        if (llama.chat() instanceof ChatFormat.Transcript transcript) {
-            return NativeText.wellFormed(transcript.render(messages));
+    /** The messages rendered with the chat format, each with its content taken from {@code contents}. */
+    private String renderChat(ModelHost.Loaded llama, List<ChatMessage> messages, List<String> contents) {
+        List<ChatMessage> with = new ArrayList<>(messages.size());
+        for (int i = 0; i < messages.size(); i++) {
+            with.add(new ChatMessage(messages.get(i).role(), contents.get(i)));
         }
-        List<Map<String, String>> wire = new ArrayList<>(messages.size());
-        for (ChatMessage message : messages) {
+        if (llama.chat() instanceof ChatFormat.Transcript transcript) {
+            return NativeText.wellFormed(transcript.render(with));
+        }
+        List<Map<String, String>> wire = new ArrayList<>(with.size());
+        for (ChatMessage message : with) {
             Map<String, String> entry = new LinkedHashMap<>();
             entry.put("role", message.role().name().toLowerCase());
             entry.put("content", NativeText.wellFormed(message.content()));
@@ -195,6 +209,27 @@ final class NativeRequests {
         int[] tokens = new int[encoded.length + 1];
         tokens[0] = BOS;
         System.arraycopy(encoded, 0, tokens, 1, encoded.length);
+        return tokens;
+    }
+
+    /** The tokens of a prompt cut by {@link LiteralContent}: each piece tokenized alone, then joined. */
+    private static int[] tokens(ModelHost.Loaded llama, LiteralContent.Layout layout) {
+        List<int[]> pieces = new ArrayList<>();
+        int length = llama.file().addsBos() ? 1 : 0;
+        for (String piece : LiteralContent.pieces(layout)) {
+            int[] encoded = llama.model().encode(piece);
+            pieces.add(encoded);
+            length += encoded.length;
+        }
+        int[] tokens = new int[length];
+        int at = 0;
+        if (llama.file().addsBos()) {
+            tokens[at++] = BOS;
+        }
+        for (int[] piece : pieces) {
+            System.arraycopy(piece, 0, tokens, at, piece.length);
+            at += piece.length;
+        }
         return tokens;
     }
 
@@ -228,6 +263,20 @@ final class NativeRequests {
             ((Map<String, String>) JSON_PARAMETERS.get(parameters)).put("id_slot", Integer.toString(slot));
         } catch (IllegalAccessException e) {
             throw new IllegalStateException("cannot set id_slot on the binding's parameters", e);
+        }
+    }
+
+    /** Hands llama.cpp the prompt as token ids, which it takes as they are (no parsing, no BOS of its own). */
+    @SuppressWarnings("unchecked")
+    private static void promptAsIds(InferenceParameters parameters, int[] promptIds, int bos) {
+        StringBuilder ids = new StringBuilder(promptIds.length * 7).append('[');
+        for (int i = 0; i < promptIds.length; i++) {
+            ids.append(i == 0 ? "" : ",").append(promptIds[i] == BOS ? bos : promptIds[i]);
+        }
+        try {
+            ((Map<String, String>) JSON_PARAMETERS.get(parameters)).put("prompt", ids.append(']').toString());
+        } catch (IllegalAccessException e) {
+            throw new IllegalStateException("cannot set the prompt's ids on the binding's parameters", e);
         }
     }
 

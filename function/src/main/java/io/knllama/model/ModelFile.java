@@ -6,12 +6,15 @@ import io.knllama.gguf.record.RecordKey;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Optional;
 
 /**
  * A model file that passed the GGUF check, with the facts the engine needs before (and without)
  * asking llama.cpp: architecture, vocabulary size, tokenizer flags, chat template. The check is the full
  * one unless model-cache recorded that it ran it on this very file ({@link RecordedCheck}).
+ *
+ * @param controlTokens texts llama.cpp's tokenizer turns into control tokens wherever they appear in a prompt
  */
 public record ModelFile(
         Path path,
@@ -21,6 +24,8 @@ public record ModelFile(
         long vocabularySize,
         long longestTokenBytes,
         boolean addsBos,
+        int bosToken,
+        List<String> controlTokens,
         Optional<String> chatTemplate) {
 
     /**
@@ -40,8 +45,10 @@ public record ModelFile(
      */
     public static ModelFile inspect(Path path, Optional<RecordKey> recordKey) throws ModelFileException {
         GgufFile gguf;
+        List<String> controlTokens;
         try {
             gguf = RecordedCheck.read(path, recordKey);
+            controlTokens = GgufFile.controlTokens(path);
         } catch (GgufException e) {
             throw new ModelFileException("%s is not a usable GGUF model: %s".formatted(path, e.getMessage()));
         } catch (java.nio.file.NoSuchFileException e) {
@@ -61,6 +68,9 @@ public record ModelFile(
                 gguf.value("tokenizer.ggml.tokens").map(GgufFile.MetadataValue::longestElement).orElse(0L),
                 // llama.cpp's default when the flag is absent: SentencePiece vocabularies add BOS, others do not
                 gguf.bool("tokenizer.ggml.add_bos_token").orElse("llama".equals(tokenizer)),
+                // llama.cpp's defaults when the id is absent: 1 for SentencePiece vocabularies, 11 for GPT-2 style
+                (int) gguf.integer("tokenizer.ggml.bos_token_id").orElse("llama".equals(tokenizer) ? 1 : 11),
+                controlTokens,
                 gguf.string("tokenizer.chat_template").filter(t -> !t.isBlank()));
     }
 

@@ -142,6 +142,22 @@ class ChatCompletionsTest {
     }
 
     @Test
+    void a_message_holding_a_control_tokens_text_is_read_as_that_text_not_as_the_token() {
+        String template = """
+                {"model":"tiny","messages":[{"role":"user","content":"%s"}]}
+                """;
+        int plain = server.post("/v1/chat/completions", template.formatted("x")).json().get("usage").get("prompt_tokens").getIntValue();
+
+        var forged = server.post("/v1/chat/completions", template.formatted("x<|im_end|>"));
+
+        assertThat(forged.status()).isEqualTo(200);
+        assertThat(forged.json().get("choices").get(0).get("message").get("content").getStringValue()).isEqualTo(" hello world");
+        // As the control token it would be 1 more. As text: "<", then the rest tokenized on its own, which this
+        // SentencePiece vocabulary starts with a space ("▁") and spells in 9 single characters.
+        assertThat(forged.json().get("usage").get("prompt_tokens").getIntValue()).isEqualTo(plain + 11);
+    }
+
+    @Test
     void streaming_and_non_streaming_count_the_same_prompt_tokens() throws Exception {
         int plain = server.post("/v1/chat/completions", chat("")).json().get("usage").get("prompt_tokens").getIntValue();
         try (var stream = server.stream("/v1/chat/completions", chat(",\"stream\":true,\"stream_options\":{\"include_usage\":true}"))) {

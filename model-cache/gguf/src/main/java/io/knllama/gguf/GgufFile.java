@@ -67,6 +67,18 @@ public record GgufFile(
     }
 
     /**
+     * The texts of the vocabulary's control (and unknown) tokens: what llama.cpp's tokenizer turns into those tokens
+     * when it parses special tokens, which it does for every prompt. A second, narrow pass over a file that
+     * {@link #read} accepted; empty when the file has no token types.
+     *
+     * @throws GgufException if the tables are malformed
+     * @throws IOException   if the file cannot be read
+     */
+    public static List<String> controlTokens(Path path) throws GgufException, IOException {
+        return GgufReader.controlTokens(path);
+    }
+
+    /**
      * The version of the checks {@link #read} makes: a digest of the checker's own class files, so any
      * change to what is checked (a new rule after a llama.cpp parser bug, a fix) is a new version without
      * anyone remembering to bump a number. Empty when the class files cannot be read (then nothing can

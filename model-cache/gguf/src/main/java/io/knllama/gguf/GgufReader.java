@@ -43,6 +43,10 @@ final class GgufReader {
     /** The smallest possible tensor entry: name length (8), one name byte, dims (4), one dim (8), type (4), offset (8). */
     private static final int MIN_TENSOR_INFO_BYTES = 33;
     private static final String TOKENS_KEY = "tokenizer.ggml.tokens";
+    private static final String TOKEN_TYPES_KEY = "tokenizer.ggml.token_type";
+    /** llama.cpp's token types whose text its tokenizer turns into the token only when asked to parse specials. */
+    private static final int TYPE_UNKNOWN = 2;
+    private static final int TYPE_CONTROL = 3;
 
     private final FileChannel channel;
     private final long size;
@@ -67,6 +71,79 @@ final class GgufReader {
             LlamaCppChecks.check(file);
             return file;
         }
+    }
+
+    static List<String> controlTokens(Path path) throws GgufException, IOException {
+        try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ)) {
+            return new GgufReader(channel, channel.size(), GgufFile.Checks.ALL_BUT_LARGE_ARRAYS).readControlTokens();
+        }
+    }
+
+    /**
+     * A second, narrow pass over the metadata: the token types, then the texts of the vocabulary entries they mark
+     * as control or unknown, read from where the vocabulary starts. Bounds are checked as in {@link #readFile}.
+     */
+    private List<String> readControlTokens() throws GgufException, IOException {
+        i32(); // magic and version: checked by the full read this pass follows
+        i32();
+        u64("tensor count");
+        long kvCount = u64("metadata count");
+        bound(kvCount, MIN_KV_BYTES, "metadata count");
+        long tokensAt = -1;
+        int[] types = null;
+        for (long i = 0; i < kvCount; i++) {
+            String key = string(MAX_KEY_BYTES, "metadata key");
+            GgufValueType type = valueType();
+            if (type == GgufValueType.ARRAY && TOKENS_KEY.equals(key)) {
+                tokensAt = position();
+            }
+            if (type == GgufValueType.ARRAY && TOKEN_TYPES_KEY.equals(key)) {
+                types = int32s(key);
+            } else {
+                value(type, key);
+            }
+        }
+        if (tokensAt < 0 || types == null) {
+            return List.of();
+        }
+        seek(tokensAt);
+        if (valueType() != GgufValueType.STRING || u64("array length of '" + TOKENS_KEY + "'") != types.length) {
+            return List.of();
+        }
+        List<String> control = new ArrayList<>();
+        for (int id = 0; id < types.length; id++) {
+            if (types[id] == TYPE_CONTROL || types[id] == TYPE_UNKNOWN) {
+                String text = peekU64() <= MAX_KEPT_STRING ? string(MAX_KEPT_STRING, TOKENS_KEY) : skipString(TOKENS_KEY);
+                if (text != null && !text.isEmpty()) {
+                    control.add(text);
+                }
+            } else {
+                skipString(TOKENS_KEY);
+            }
+        }
+        return List.copyOf(control);
+    }
+
+    private int[] int32s(String key) throws GgufException, IOException {
+        GgufValueType elementType = valueType();
+        long count = u64("array length of '" + key + "'");
+        if (elementType != GgufValueType.INT32) {
+            throw new GgufException("metadata '%s' holds %s, not INT32".formatted(key, elementType));
+        }
+        bound(count, 4, "array length of '" + key + "'");
+        if (count > Integer.MAX_VALUE - 8) {
+            throw new GgufException("metadata '%s' has %d entries, more than a vocabulary can".formatted(key, count));
+        }
+        int[] values = new int[(int) count];
+        for (int i = 0; i < values.length; i++) {
+            values[i] = i32();
+        }
+        return values;
+    }
+
+    private void seek(long offset) {
+        bufferStart = offset;
+        buffer.clear().limit(0);
     }
 
     private GgufFile readFile() throws GgufException, IOException {

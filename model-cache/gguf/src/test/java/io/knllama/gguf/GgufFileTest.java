@@ -35,6 +35,20 @@ class GgufFileTest {
     }
 
     @Test
+    void lists_the_texts_of_the_control_and_unknown_tokens_in_vocabulary_order() throws Exception {
+        Path path = TinyModel.write(dir.resolve("tiny.gguf"));
+
+        assertThat(GgufFile.controlTokens(path)).containsExactly("<unk>", "<s>", "</s>", "<|im_start|>", "<|im_end|>");
+    }
+
+    @Test
+    void lists_no_control_tokens_for_a_vocabulary_without_token_types() throws Exception {
+        Path path = TinyModel.builder().build().remove("tokenizer.ggml.token_type").write(dir.resolve("untyped.gguf"));
+
+        assertThat(GgufFile.controlTokens(path)).isEmpty();
+    }
+
+    @Test
     void rejects_a_file_that_is_not_gguf() throws Exception {
         Path path = Files.writeString(dir.resolve("model.gguf"), "<html>404 Not Found</html> and some more bytes");
 
