@@ -64,10 +64,19 @@ final class ModelHost {
         }
         long checked = System.nanoTime();
         ChatFormat chat = ChatFormat.choose(modelProperties, file);
+        // Off the path to the first token: read while llama.cpp loads the weights.
+        CompletableFuture<LiteralContent> literal = new CompletableFuture<>();
+        Thread.ofPlatform().name("llama-vocabulary").daemon().start(() -> {
+            try {
+                literal.complete(new LiteralContent(ModelFile.controlTokens(file.path())));
+            } catch (Throwable e) {
+                literal.completeExceptionally(e);
+            }
+        });
         try {
             LlamaModel llama = new LlamaModel(parameters(file, chat));
             loadTime = Duration.ofNanos(System.nanoTime() - start);
-            loaded.complete(new Loaded(file, chat, new LiteralContent(file.controlTokens()), llama));
+            loaded.complete(new Loaded(file, chat, literal.join(), llama));
             LOG.info("Model '{}' checked in {} ms, loaded in {} ms ({} ms after process start): {} ({}, {} MB), "
                             + "{} slots x {} tokens, {} threads, chat: {}, prompt cache {}",
                     modelProperties.effectiveId(), (checked - start) / 1_000_000, (System.nanoTime() - checked) / 1_000_000,

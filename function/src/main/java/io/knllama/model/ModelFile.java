@@ -13,8 +13,6 @@ import java.util.Optional;
  * A model file that passed the GGUF check, with the facts the engine needs before (and without)
  * asking llama.cpp: architecture, vocabulary size, tokenizer flags, chat template. The check is the full
  * one unless model-cache recorded that it ran it on this very file ({@link RecordedCheck}).
- *
- * @param controlTokens texts llama.cpp's tokenizer turns into control tokens wherever they appear in a prompt
  */
 public record ModelFile(
         Path path,
@@ -25,7 +23,6 @@ public record ModelFile(
         long longestTokenBytes,
         boolean addsBos,
         int bosToken,
-        List<String> controlTokens,
         Optional<String> chatTemplate) {
 
     /**
@@ -45,10 +42,8 @@ public record ModelFile(
      */
     public static ModelFile inspect(Path path, Optional<RecordKey> recordKey) throws ModelFileException {
         GgufFile gguf;
-        List<String> controlTokens;
         try {
             gguf = RecordedCheck.read(path, recordKey);
-            controlTokens = GgufFile.controlTokens(path);
         } catch (GgufException e) {
             throw new ModelFileException("%s is not a usable GGUF model: %s".formatted(path, e.getMessage()));
         } catch (java.nio.file.NoSuchFileException e) {
@@ -70,8 +65,21 @@ public record ModelFile(
                 gguf.bool("tokenizer.ggml.add_bos_token").orElse("llama".equals(tokenizer)),
                 // llama.cpp's defaults when the id is absent: 1 for SentencePiece vocabularies, 11 for GPT-2 style
                 (int) gguf.integer("tokenizer.ggml.bos_token_id").orElse("llama".equals(tokenizer) ? 1 : 11),
-                controlTokens,
                 gguf.string("tokenizer.chat_template").filter(t -> !t.isBlank()));
+    }
+
+    /**
+     * The texts llama.cpp's tokenizer turns into control tokens wherever they appear in a prompt, from a file
+     * {@link #inspect} accepted.
+     *
+     * @throws ModelFileException if the vocabulary's tables cannot be read
+     */
+    public static List<String> controlTokens(Path path) throws ModelFileException {
+        try {
+            return GgufFile.controlTokens(path);
+        } catch (GgufException | IOException e) {
+            throw new ModelFileException("cannot read the control tokens of %s: %s".formatted(path, e.getMessage()));
+        }
     }
 
     /** A model file that cannot be served; the message says what to do. */
