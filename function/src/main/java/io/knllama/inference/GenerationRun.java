@@ -134,7 +134,7 @@ final class GenerationRun {
         } catch (RuntimeException e) {
             LOG.error("Generation failed after {} tokens: {}", tokens, e.toString());
             metrics.outcome(Outcome.ERROR);
-            ApiException failure = new ApiException(new ApiError.EngineFailure("The engine failed during generation."));
+            ApiException failure = new ApiException(requests.failure(e, prepared));
             if (streaming) {
                 events.tryEmitError(failure);
             } else {

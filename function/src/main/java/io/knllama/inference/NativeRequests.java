@@ -35,11 +35,13 @@ final class NativeRequests {
     /**
      * A request rendered and measured, checked against the slot's context.
      *
+     * @param promptParam the request field the prompt came from, for errors about it
      * @param promptIds the prompt's tokens as llama.cpp will see them ({@link #BOS} first if the model adds one)
      * @param byIds     whether llama.cpp gets the prompt as {@code promptIds} rather than as text to tokenize: when
      *                  the text holds a message that must stay literal ({@link LiteralContent})
      */
-    record Prepared(String text, int[] promptIds, boolean byIds, int maxTokens, String grammar, List<String> stop) {
+    record Prepared(String promptParam, String text, int[] promptIds, boolean byIds, int maxTokens, String grammar,
+                    List<String> stop) {
         int promptTokens() {
             return promptIds.length;
         }
@@ -91,7 +93,7 @@ final class NativeRequests {
             case ResponseFormat.Text t -> null;
             case ResponseFormat.Json(String gbnf) -> gbnf;
         };
-        return new Prepared(text, promptIds, layout != null && layout.literal(), requested != null ? requested : available,
+        return new Prepared(promptParam, text, promptIds, layout != null && layout.literal(), requested != null ? requested : available,
                 grammar, List.copyOf(stop));
     }
 
@@ -138,6 +140,23 @@ final class NativeRequests {
             parameters.setGrammar(prepared.grammar());
         }
         return parameters;
+    }
+
+    /** llama.cpp b4916's words (server.cpp) for a prompt that does not fit the slot's KV cache. */
+    static final String KV_TOO_SMALL = "Input prompt is too big compared to KV size";
+
+    /**
+     * What a failure inside llama.cpp means for the client. A prompt the KV cache cannot hold is the client's
+     * 400, as the context check before it would have said; it was never seen to get past that check (the issue-11
+     * report's 4094-token case did not reproduce), but if llama.cpp counts otherwise, the answer stays right.
+     * Anything else is the engine's failure, with a message that names nothing internal.
+     */
+    ApiError failure(RuntimeException failure, Prepared prepared) {
+        String message = failure.getMessage();
+        if (message != null && message.contains(KV_TOO_SMALL)) {
+            return new ApiError.ContextLengthExceeded(prepared.promptParam(), prepared.promptTokens(), prepared.maxTokens(), contextPerSlot);
+        }
+        return new ApiError.EngineFailure("The engine failed during generation.");
     }
 
     /** Checks each input fits one batch of the slot and returns the tokens they take together. */
