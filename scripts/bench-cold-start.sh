@@ -4,7 +4,7 @@
 # sent then (what Knative's activator does with the request that woke the pod), with the model in the page cache;
 # then the server's resident memory after a fixed warm-up. Variants run interleaved (A B C A B C ...), so drift in
 # the machine's load hits them alike, and the table gives medians.
-#   java-jar        the function as run-local.sh runs it: java -jar function/target/function.jar, no options
+#   java-jar        the function as a newcomer starts it: ./scripts/run-local.sh (java -jar with C1 and the serial GC)
 #   image           the image's Java runtime and JVM options (read from function/pom.xml's entrypoint), AOT cache and
 #                   pre-extracted native library, from the staged image files
 #   plain, native-lib, c1, aot, aot+native-lib, image-no-mmap   the image's runtime with its start-up measures one by one
@@ -41,7 +41,6 @@ export KNLLAMA_MODEL_CONTEXT_SIZE="${KNLLAMA_MODEL_CONTEXT_SIZE:-4096}"
 out="${KNLLAMA_BENCH_OUT:-$KNLLAMA_ROOT/target/bench}"
 app="$KNLLAMA_ROOT/function/target/image-app"
 runtime="$KNLLAMA_ROOT/target/image-base/runtime/opt/java"
-java_home="$(find_java_home)"
 mkdir -p "$out"
 
 # The image's JVM options, from its entrypoint in function/pom.xml, with the image's paths mapped to the staged files.
@@ -93,7 +92,8 @@ launch() {
       probe="/health" model_id="$(basename "$KNLLAMA_MODEL_PATH" .gguf)"
       [[ "$variant" == ollama ]] && probe="/api/version" model_id="$OLLAMA_MODEL_NAME" ;;
     java-jar)
-      PORT="$port" MICRONAUT_SERVER_HOST=127.0.0.1 "$java_home/bin/java" -jar "$KNLLAMA_ROOT/function/target/function.jar" >"$logfile" 2>&1 &
+      # run-local.sh execs the JVM, so its pid is the server's
+      PORT="$port" MICRONAUT_SERVER_HOST=127.0.0.1 "$KNLLAMA_ROOT/scripts/run-local.sh" >"$logfile" 2>&1 &
       probe="/health/readiness" model_id="$(basename "$KNLLAMA_MODEL_PATH" .gguf)" ;;
     *)
       mapfile -t environment < <(image_environment)
