@@ -2,7 +2,7 @@
 # The whole performance suite in one command, for a quiet machine: the engine-overhead comparison, the
 # concurrency sweep and fixed-rate runs against the function and llama-server (of the binding's era and current)
 # side by side, the multi-turn conversations against the function and its peers, cold start and memory, what
-# Knative's queue-proxy adds to the first chunk, then the k6 load, stress, spike and soak profiles. Everything goes under one results directory, with a SUMMARY.md
+# Knative's queue-proxy adds to the first chunk, structured output at the converter's limits, then the k6 load, stress, spike and soak profiles. Everything goes under one results directory, with a SUMMARY.md
 # listing each step's outcome. Takes over an hour with defaults (more the first time: the peers are built).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
@@ -13,7 +13,7 @@ usage: ${0##*/} [-h]
 Runs every benchmark in sequence and writes the results under one directory.
   KNLLAMA_BENCH_RESULTS        results directory (default bench-results/all-<time>)
   KNLLAMA_BENCH_STEPS          steps to run, comma-separated (default
-                               overhead,sweep,conversation,cold-start,memory,queue-proxy,load,stress,spike,soak)
+                               overhead,sweep,conversation,cold-start,memory,queue-proxy,grammar,load,stress,spike,soak)
   KNLLAMA_BENCH_TARGETS        sweep: servers side by side (default knllama,llama-server-7841fc7,llama-server: the
                                binding's llama.cpp for the serving layers alone, and a current one; see bench.sh -h)
   KNLLAMA_BENCH_API            sweep: chat or completions (default completions: the same transcript text to every server)
@@ -31,7 +31,7 @@ USAGE
 (( $# == 0 )) || { usage; exit 2; }
 
 dir="${KNLLAMA_BENCH_RESULTS:-bench-results/all-$(date +%Y%m%d-%H%M%S)}"
-steps=",${KNLLAMA_BENCH_STEPS:-overhead,sweep,conversation,cold-start,memory,queue-proxy,load,stress,spike,soak},"
+steps=",${KNLLAMA_BENCH_STEPS:-overhead,sweep,conversation,cold-start,memory,queue-proxy,grammar,load,stress,spike,soak},"
 export KNLLAMA_MODEL_PATH="${KNLLAMA_MODEL_PATH:-$("$KNLLAMA_ROOT/scripts/fetch-model.sh")}"
 export KNLLAMA_ENGINE_SLOTS="${KNLLAMA_ENGINE_SLOTS:-2}" KNLLAMA_ENGINE_THREADS="${KNLLAMA_ENGINE_THREADS:-2}"
 export KNLLAMA_OVERHEAD_THREADS="${KNLLAMA_OVERHEAD_THREADS:-$KNLLAMA_ENGINE_THREADS}"
@@ -78,6 +78,7 @@ step cold-start "\`cold-start/cold-start.txt\`" env KNLLAMA_BENCH_OUT="$dir/cold
 step memory "\`memory/memory.txt\`" env KNLLAMA_BENCH_OUT="$dir/memory" "$KNLLAMA_ROOT/scripts/bench-memory.sh"
 # Its own request count and length: the sweep's settings above are not meant for it.
 step queue-proxy "the figures in" env KNLLAMA_BENCH_REQUESTS=30 KNLLAMA_BENCH_MAX_TOKENS=16 "$KNLLAMA_ROOT/scripts/bench-queue-proxy.sh"
+step grammar "the figures in" "$KNLLAMA_ROOT/scripts/bench-grammar.sh"
 for profile in load stress spike soak; do
   step "$profile" "\`k6/\` ($profile)" env KNLLAMA_K6_RESULTS="$dir/k6" "$KNLLAMA_ROOT/scripts/k6/run.sh" "$profile"
 done
