@@ -24,6 +24,8 @@ usage: ${0##*/} [-h]
   KNLLAMA_COLD_WARMUP     requests after the first token, before memory is read (default 3)
   KNLLAMA_MODEL_PATH      model (default: ./scripts/fetch-model.sh); KNLLAMA_ENGINE_SLOTS (2), KNLLAMA_ENGINE_THREADS (2),
                           KNLLAMA_MODEL_CONTEXT_SIZE (4096): every variant
+  KNLLAMA_POD_MEMORY_LIMIT  the JVM variants size their heap as in a pod with this memory limit (-XX:MaxRAM; default
+                          1536m, the cpu overlay's; empty: this machine's memory)
   KNLLAMA_BENCH_OUT       results directory (default: target/bench)
 The image variants need the image's staged files: ./mvnw -pl function -am package -DskipTests (the images profile
 writes function/target/image-app and target/image-base).
@@ -39,25 +41,14 @@ export KNLLAMA_MODEL_PATH="${KNLLAMA_MODEL_PATH:-$("$KNLLAMA_ROOT/scripts/fetch-
 export KNLLAMA_ENGINE_SLOTS="${KNLLAMA_ENGINE_SLOTS:-2}" KNLLAMA_ENGINE_THREADS="${KNLLAMA_ENGINE_THREADS:-2}"
 export KNLLAMA_MODEL_CONTEXT_SIZE="${KNLLAMA_MODEL_CONTEXT_SIZE:-4096}"
 out="${KNLLAMA_BENCH_OUT:-$KNLLAMA_ROOT/target/bench}"
-app="$KNLLAMA_ROOT/function/target/image-app"
-runtime="$KNLLAMA_ROOT/target/image-base/runtime/opt/java"
+app="$IMAGE_APP" runtime="$IMAGE_JAVA"
 mkdir -p "$out"
 
-# The image's JVM options, from its entrypoint in function/pom.xml, with the image's paths mapped to the staged files.
-image_options() {
-  # shellcheck disable=SC2016 # the pom's literal ${knllama.image.aot}
-  sed -n '/<entrypoint>/,/<\/entrypoint>/p' "$KNLLAMA_ROOT/function/pom.xml" | grep -o '<arg>[^<]*</arg>' | sed 's/<\/*arg>//g' \
-    | sed -e '1d' -e '/^-jar$/,$d' -e 's|\${knllama.image.aot}|-XX:AOTCache=function.aot|' -e "s|/opt/knllama/native|$app/native|g"
-}
-# The image's own KNLLAMA_* settings, if it sets any.
-image_environment() {
-  sed -n '/<environment>/,/<\/environment>/p' "$KNLLAMA_ROOT/function/pom.xml" | sed -n 's|.*<\(KNLLAMA_[A-Z0-9_]*\)>\([^<]*\)</.*|\1=\2|p'
-}
 base="--enable-native-access=ALL-UNNAMED -XX:+UseSerialGC -XX:MaxRAMPercentage=25 -XX:+ExitOnOutOfMemoryError -XX:-UsePerfData"
 native="-Dde.kherud.llama.lib.path=$app/native" aot="-XX:AOTCache=function.aot" c1="-XX:TieredStopAtLevel=1"
 declare -A jvm=([plain]="$base" [native-lib]="$base $native" [c1]="$base $c1" [aot]="$base $aot"
-  [aot+native-lib]="$base $aot $native" [image]="$(image_options | tr '\n' ' ')"
-  [image-no-mmap]="$(image_options | tr '\n' ' ') -Dknllama.model.mmap=false")
+  [aot+native-lib]="$base $aot $native" [image]="$(image_jvm_options | tr '\n' ' ')"
+  [image-no-mmap]="$(image_jvm_options | tr '\n' ' ') -Dknllama.model.mmap=false")
 
 for variant in "${variants[@]}"; do
   case "$variant" in
@@ -98,7 +89,7 @@ launch() {
     *)
       mapfile -t environment < <(image_environment)
       # shellcheck disable=SC2086 # a list of JVM options
-      (cd "$app/app" && exec env "${environment[@]}" PORT="$port" MICRONAUT_SERVER_HOST=127.0.0.1 "$runtime/bin/java" ${jvm[$variant]} -jar function.jar) \
+      (cd "$app/app" && exec env "${environment[@]}" PORT="$port" MICRONAUT_SERVER_HOST=127.0.0.1 "$runtime/bin/java" ${jvm[$variant]} $(pod_memory_option) -jar function.jar) \
         >"$logfile" 2>&1 &
       probe="/health/readiness" model_id="$(basename "$KNLLAMA_MODEL_PATH" .gguf)" ;;
   esac

@@ -34,10 +34,11 @@ Serving '$model_id' on http://localhost:$PORT (ready when the log says "loaded";
 
 EXAMPLE
 # The image's start-up measures that cost nothing here (README, "Cold start"): the C1 compiler only and the serial
-# collector (the token loop runs in llama.cpp, not in Java); the native library is extracted once and reused
+# collector (the token loop runs in llama.cpp, not in Java), and its trim of glibc's free memory every 5 s
+# (knative/README.md#memory); the native library is extracted once and reused
 # (NativeLibrary). The image's AOT cache is not: it must be trained for this very JDK and jar, and JDK 25 writes one
 # only when a recording run exits, which a newcomer's Ctrl-C should not wait for. KNLLAMA_JAVA_OPTS come last, so
 # they can undo any of it.
 # shellcheck disable=SC2086 # KNLLAMA_JAVA_OPTS is a list of options
-exec "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -XX:TieredStopAtLevel=1 -XX:+UseSerialGC \
+exec "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:TrimNativeHeapInterval=5000 \
   ${KNLLAMA_JAVA_OPTS:-} -jar "$KNLLAMA_ROOT/function/target/function.jar"

@@ -82,3 +82,28 @@ stop_function() {
 rss_kib() {
   awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0
 }
+
+# The image's staged files (./mvnw -pl function -am package -DskipTests writes them): /app and the Java runtime.
+IMAGE_APP="$KNLLAMA_ROOT/function/target/image-app"
+IMAGE_JAVA="$KNLLAMA_ROOT/target/image-base/runtime/opt/java"
+
+# image_jvm_options: the image's JVM options, one a line, from its entrypoint in function/pom.xml, with the image's
+# paths mapped to the staged files (run from $IMAGE_APP/app, as the image runs from /app).
+image_jvm_options() {
+  # shellcheck disable=SC2016 # the pom's literal ${knllama.image.aot}
+  sed -n '/<entrypoint>/,/<\/entrypoint>/p' "$KNLLAMA_ROOT/function/pom.xml" | grep -o '<arg>[^<]*</arg>' | sed 's/<\/*arg>//g' \
+    | sed -e '1d' -e '/^-jar$/,$d' -e 's|\${knllama.image.aot}|-XX:AOTCache=function.aot|' -e "s|/opt/knllama/native|$IMAGE_APP/native|g"
+}
+
+# image_environment: the image's own KNLLAMA_* and MALLOC_* settings, VAR=value a line.
+image_environment() {
+  sed -n '/<environment>/,/<\/environment>/p' "$KNLLAMA_ROOT/function/pom.xml" \
+    | sed -n 's|.*<\(\(KNLLAMA\|MALLOC\)_[A-Z0-9_]*\)>\([^<]*\)</.*|\1=\3|p'
+}
+
+# The memory limit the JVM sizes its heap from in the pod (the cpu overlay's: knative/base/api/300-service.yaml).
+# Run on this machine, the image's options would size the heap from all of its memory instead (a 1/64 initial heap
+# of 24 GiB is 384 MiB, of which ~100 MiB gets touched): benchmarks pass -XX:MaxRAM=$POD_MEMORY_LIMIT so the figures
+# are the pod's. Empty: the machine's own memory.
+POD_MEMORY_LIMIT="${KNLLAMA_POD_MEMORY_LIMIT-1536m}"
+pod_memory_option() { [[ -z "$POD_MEMORY_LIMIT" ]] || printf '%s\n' "-XX:MaxRAM=$POD_MEMORY_LIMIT"; }
