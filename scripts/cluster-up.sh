@@ -21,15 +21,18 @@
 #   cold-start        waits for scale to zero, then times the first request through the activator
 #
 # Everything lives under $CLUSTER_DIR (builds, images, certificates, state, logs). Re-running skips what is
-# built and running. `down` stops the processes this script started (by their pid files) and nothing else.
+# built and running. `down` stops the processes this script started (by their pid files), removes its iptables
+# rules, kube-proxy's chains and the cni0 bridge, and nothing else.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
 usage() {
   cat >&2 <<USAGE
-usage: ${0##*/} [-h] [up [LAST_LINK] | link LINK | down | status]
+usage: ${0##*/} [-h] [up [LAST_LINK] | link LINK | check | down | reset | status]
 Builds what it needs and brings up a one-node Kubernetes with Knative Serving and knllama's local overlay,
-link by link, up to LAST_LINK (default: cold-start); `link LINK` runs one link alone. Links:
+link by link, up to LAST_LINK (default: cold-start); 'link LINK' runs one link alone; 'check' only checks
+the prerequisites (exit 1 and what is missing when one is); 'down' stops what 'up' started (the cluster's
+data stays, so 'up' resumes it); 'reset' also removes that data. Links:
   build-kubernetes build-knative images pki etcd control-plane containerd kubelet kube-proxy knative knllama cold-start
 Needs root, Go, Docker (to make image tarballs), containerd and runc, containernetworking-plugins,
 etcd-server, iptables, openssl (Debian: apt-get install containerd runc containernetworking-plugins
@@ -109,6 +112,9 @@ check_prerequisites() {
     command -v "$c" >/dev/null || missing+=("$c")
   done
   [[ -x /usr/lib/cni/bridge ]] || missing+=("/usr/lib/cni/bridge (containernetworking-plugins)")
+  for c in function model-cache; do
+    docker image inspect "knllama/$c:$KNLLAMA_IMAGE_TAG" >/dev/null 2>&1 || missing+=("Docker image knllama/$c:$KNLLAMA_IMAGE_TAG (./mvnw package)")
+  done
   (( ${#missing[@]} == 0 )) || fail "missing: ${missing[*]}"
 }
 
@@ -448,33 +454,80 @@ chat() {
 
 no_pods() { [[ -z "$(kc get pods -l serving.knative.dev/service=knllama --no-headers --field-selector=status.phase!=Succeeded 2>/dev/null)" ]]; }
 
+# since T0 TIMESTAMP: seconds from T0 (epoch seconds) to an RFC 3339 timestamp.
+since() { awk -v t0="$1" -v t="$(date -d "$2" +%s.%N)" 'BEGIN { printf "%+7.2f s", t - t0 }'; }
+
+# cold_start_breakdown T0: where the seconds of a start from zero went, from the pod's own timestamps.
+cold_start_breakdown() {
+  local t0="$1" pod line
+  pod="$(kc get pods -l serving.knative.dev/service=knllama -o name | head -1)"
+  printf '  %s  pod created (API, second resolution)\n' "$(since "$t0" "$(kc get "$pod" -o jsonpath='{.metadata.creationTimestamp}')")"
+  line="$(kc logs "$pod" -c model-cache --timestamps | head -1)"
+  printf '  %s  model-cache started (first log line)\n' "$(since "$t0" "${line%% *}")"
+  line="$(kc logs "$pod" -c model-cache --timestamps | tail -1)"
+  printf '  %s  model-cache done: %s\n' "$(since "$t0" "${line%% *}")" "$(sed -E 's/^[^ ]+ [^ ]+ +[A-Z]+ +//' <<<"$line" | cut -c1-100)"
+  line="$(kc logs "$pod" -c function --timestamps | head -1)"
+  printf '  %s  function: JVM up (first log line)\n' "$(since "$t0" "${line%% *}")"
+  line="$(kc logs "$pod" -c function --timestamps | grep -m1 'Startup completed')"
+  printf '  %s  function: %s\n' "$(since "$t0" "${line%% *}")" "$(grep -o 'Startup completed in [0-9]*ms' <<<"$line")"
+  line="$(kc logs "$pod" -c function --timestamps | grep -m1 -E "Model '.*' checked in")"
+  printf '  %s  function: %s\n' "$(since "$t0" "${line%% *}")" "$(grep -o 'checked in [0-9]* ms, loaded in [0-9]* ms ([0-9]* ms after process start)' <<<"$line")"
+}
+
 link_cold_start() {
-  local revision target out
+  local revision target out t0
   revision="$(kc get revision -l serving.knative.dev/service=knllama -o jsonpath='{.items[-1:].metadata.name}')"
   # The Revision's public Service: its endpoints are the pod's while it runs, the activator's at zero.
   target="$(kc get service "$revision" -o jsonpath='{.spec.clusterIP}'):80"
   log "warm request via $revision ($target): $(chat "$target" "$revision")"
-  wait_for "scaled to zero" 600 no_pods
-  log "endpoints of $revision at zero: $(kc get endpoints "$revision" -o jsonpath='{.subsets[*].addresses[*].ip}')"
+  wait_for "scaled to zero after the last request" 600 no_pods
+  log "endpoints of $revision at zero (the activator's): $(kc get endpoints "$revision" -o jsonpath='{.subsets[*].addresses[*].ip}' 2>/dev/null)"
+  t0="$(date +%s.%N)"
   out="$(chat "$target" "$revision")"
-  log "first request after zero (HTTP code, seconds to first byte): $out"
+  log "first request after zero (HTTP code, seconds to the whole 8-token answer): $out"
   [[ "$out" == 200* ]] || fail "cold request failed: $out $(cat "$STATE/last-answer.json")"
-  kc get pods -l serving.knative.dev/service=knllama -o jsonpath='{range .items[*]}{.metadata.creationTimestamp} created{"\n"}{range .status.initContainerStatuses[*]}{.name} {.state.terminated.startedAt} -> {.state.terminated.finishedAt}{"\n"}{end}{range .status.containerStatuses[*]}{.name} started {.state.running.startedAt}{"\n"}{end}{end}' >&2
+  log "answer: $(cut -c1-300 "$STATE/last-answer.json")"
+  log "scale from zero, seconds after the request was sent:"
+  cold_start_breakdown "$t0" >&2
+  printf '  %+7.2f s  answer complete\n' "${out#* }" >&2
 }
 
 # --- down / status ----------------------------------------------------------------------------------------
-down() {
-  local name d
-  if running kubelet && [[ -s "$KUBECONFIG_FILE" ]]; then
-    kubectl --kubeconfig "$KUBECONFIG_FILE" delete pods --all -A --grace-period=1 --timeout=60s >/dev/null 2>&1 || true
+stop() {
+  if running "$1"; then
+    kill -TERM -- "-$(cat "$PIDS/$1")" 2>/dev/null || kill -TERM "$(cat "$PIDS/$1")" 2>/dev/null || true
+    log "$1 stopped"
   fi
-  for name in kube-proxy kubelet kube-scheduler kube-controller-manager kube-apiserver containerd etcd; do
-    if running "$name"; then kill -TERM -- "-$(cat "$PIDS/$name")" 2>/dev/null || kill -TERM "$(cat "$PIDS/$name")"; log "$name stopped"; fi
-    rm -f "$PIDS/$name"
-  done
-  # Shims of this containerd (their task sockets name its state directory) outlive it: stop those only.
+  rm -f "$PIDS/$1"
+}
+
+down() {
+  local name task m
+  # No new pods, then the pods' sandboxes torn down by the kubelet (CNI DEL removes their addresses and rules).
+  stop kube-controller-manager
+  stop kube-scheduler
+  if running kubelet && running kube-apiserver; then
+    kc delete pods --all -A --grace-period=1 --timeout=90s >/dev/null 2>&1 || log "some pods did not end in time"
+  fi
+  stop kubelet
+  stop kube-proxy
+  [[ -x "$BIN/kube-proxy" ]] && "$BIN/kube-proxy" --cleanup >/dev/null 2>&1 || true
+  if running containerd; then
+    for task in $(ctr_k8s tasks ls -q 2>/dev/null); do
+      ctr_k8s tasks kill --signal SIGKILL "$task" >/dev/null 2>&1 || true
+    done
+    sleep 2
+    for task in $(ctr_k8s tasks ls -q 2>/dev/null); do ctr_k8s tasks delete --force "$task" >/dev/null 2>&1 || true; done
+  fi
+  stop containerd
+  # Shims of this containerd (their command line names its socket) outlive it: stop those only.
   pgrep -f "containerd-shim-runc-v2 .*-address $CONTAINERD_SOCK" | xargs -r kill -TERM 2>/dev/null || true
-  for d in -s -d; do iptables -D FORWARD "$d" "$CLUSTER_POD_CIDR" -j ACCEPT 2>/dev/null || true; done
+  stop kube-apiserver
+  stop etcd
+  # Volumes the kubelet mounted and the snapshots containerd mounted, deepest first.
+  awk -v s="$STATE/" 'index($2, s) == 1 {print $2}' /proc/mounts | sort -r | while read -r m; do umount -l "$m" || true; done
+  for name in -s -d; do iptables -D FORWARD "$name" "$CLUSTER_POD_CIDR" -j ACCEPT 2>/dev/null || true; done
+  ip link delete cni0 2>/dev/null || true
 }
 
 status() {
@@ -506,7 +559,9 @@ case "${1:-up}" in
   -h|--help) usage ;;
   up) shift || true; up "$@" ;;
   down) down ;;
+  reset) down; rm -rf "$STATE"; log "removed $STATE (builds, images and certificates are kept)" ;;
   status) status ;;
+  check) current_link=prerequisites; check_prerequisites; log "prerequisites met" ;;
   link) [[ " ${LINKS[*]} " == *" ${2:-} "* ]] || { usage; exit 2; }; current_link="$2"; "link_${2//-/_}" ;;
   *) usage; exit 2 ;;
 esac
