@@ -81,7 +81,9 @@ node_ip() { ip -4 route get 1.1.1.1 | sed -n 's/.* src \([0-9.]*\).*/\1/p'; }
 node_name() { hostname | tr '[:upper:]' '[:lower:]'; }
 
 # running NAME: whether the process of pid file NAME is alive.
-running() { [[ -f "$PIDS/$1" ]] && kill -0 "$(cat "$PIDS/$1")" 2>/dev/null; }
+running() { [[ -f "$PIDS/$1" ]] && alive "$(cat "$PIDS/$1")"; }
+# alive PID: the process exists and is not a zombie waiting for a parent that is not this script.
+alive() { local state; state="$(ps -o stat= -p "$1" 2>/dev/null)" && [[ "$state" != Z* ]]; }
 
 # daemon NAME COMMAND...: starts COMMAND in the background (niced), logging to $LOGS/NAME.log.
 daemon() {
@@ -202,14 +204,19 @@ image_from_binary() {
 }
 
 link_images() {
-  local c
+  local c id tar
   mkdir -p "$CLUSTER_DIR/images"
   image_from_binary "pause:3.10" "$KN_BIN/pause"
   for c in "${KNATIVE_CMDS[@]}"; do image_from_binary "knative/$c:$KNATIVE_SERVING_MODULE_VERSION" "$KN_BIN/$c"; done
+  # knllama's images as ./mvnw package left them in Docker, saved again whenever their image ID changes.
   for c in function model-cache; do
-    docker image inspect "knllama/$c:$KNLLAMA_IMAGE_TAG" >/dev/null 2>&1 \
+    id="$(docker image inspect -f '{{.Id}}' "knllama/$c:$KNLLAMA_IMAGE_TAG" 2>/dev/null)" \
       || fail "knllama/$c:$KNLLAMA_IMAGE_TAG is not in Docker: build the images first (./mvnw package)"
-    [[ -s "$CLUSTER_DIR/images/knllama_$c.tar" ]] || docker save -o "$CLUSTER_DIR/images/knllama_$c.tar" "knllama/$c:$KNLLAMA_IMAGE_TAG"
+    tar="$CLUSTER_DIR/images/knllama_$c.tar"
+    if [[ ! -s "$tar" || "$(cat "$tar.id" 2>/dev/null)" != "$id" ]]; then
+      docker save -o "$tar.tmp" "knllama/$c:$KNLLAMA_IMAGE_TAG" && mv "$tar.tmp" "$tar" && echo "$id" > "$tar.id"
+      log "image knllama/$c:$KNLLAMA_IMAGE_TAG ($(du -h "$tar" | cut -f1))"
+    fi
   done
 }
 
@@ -459,18 +466,21 @@ since() { awk -v t0="$1" -v t="$(date -d "$2" +%s.%N)" 'BEGIN { printf "%+7.2f s
 
 # cold_start_breakdown T0: where the seconds of a start from zero went, from the pod's own timestamps.
 cold_start_breakdown() {
-  local t0="$1" pod line
-  pod="$(kc get pods -l serving.knative.dev/service=knllama -o name | head -1)"
-  printf '  %s  pod created (API, second resolution)\n' "$(since "$t0" "$(kc get "$pod" -o jsonpath='{.metadata.creationTimestamp}')")"
-  line="$(kc logs "$pod" -c model-cache --timestamps | head -1)"
+  local t0="$1" pod cache function line
+  # Logs read whole first: `kubectl logs | head` would end kubectl with SIGPIPE, which pipefail turns into a failure.
+  pod="$(kc get pods -l serving.knative.dev/service=knllama -o jsonpath='{.items[0].metadata.name}')"
+  cache="$(kc logs "$pod" -c model-cache --timestamps)"
+  function="$(kc logs "$pod" -c function --timestamps)"
+  printf '  %s  pod created (API, second resolution)\n' "$(since "$t0" "$(kc get pod "$pod" -o jsonpath='{.metadata.creationTimestamp}')")"
+  line="$(head -1 <<<"$cache")"
   printf '  %s  model-cache started (first log line)\n' "$(since "$t0" "${line%% *}")"
-  line="$(kc logs "$pod" -c model-cache --timestamps | tail -1)"
+  line="$(tail -1 <<<"$cache")"
   printf '  %s  model-cache done: %s\n' "$(since "$t0" "${line%% *}")" "$(sed -E 's/^[^ ]+ [^ ]+ +[A-Z]+ +//' <<<"$line" | cut -c1-100)"
-  line="$(kc logs "$pod" -c function --timestamps | head -1)"
+  line="$(head -1 <<<"$function")"
   printf '  %s  function: JVM up (first log line)\n' "$(since "$t0" "${line%% *}")"
-  line="$(kc logs "$pod" -c function --timestamps | grep -m1 'Startup completed')"
+  line="$(grep -m1 'Startup completed' <<<"$function" || true)"
   printf '  %s  function: %s\n' "$(since "$t0" "${line%% *}")" "$(grep -o 'Startup completed in [0-9]*ms' <<<"$line")"
-  line="$(kc logs "$pod" -c function --timestamps | grep -m1 -E "Model '.*' checked in")"
+  line="$(grep -m1 -E "Model '.*' checked in" <<<"$function" || true)"
   printf '  %s  function: %s\n' "$(since "$t0" "${line%% *}")" "$(grep -o 'checked in [0-9]* ms, loaded in [0-9]* ms ([0-9]* ms after process start)' <<<"$line")"
 }
 
@@ -479,7 +489,7 @@ link_cold_start() {
   revision="$(kc get revision -l serving.knative.dev/service=knllama -o jsonpath='{.items[-1:].metadata.name}')"
   # The Revision's public Service: its endpoints are the pod's while it runs, the activator's at zero.
   target="$(kc get service "$revision" -o jsonpath='{.spec.clusterIP}'):80"
-  log "warm request via $revision ($target): $(chat "$target" "$revision")"
+  log "request before the idle wait, via $revision ($target): $(chat "$target" "$revision")"
   wait_for "scaled to zero after the last request" 600 no_pods
   log "endpoints of $revision at zero (the activator's): $(kc get endpoints "$revision" -o jsonpath='{.subsets[*].addresses[*].ip}' 2>/dev/null)"
   t0="$(date +%s.%N)"
@@ -493,9 +503,14 @@ link_cold_start() {
 }
 
 # --- down / status ----------------------------------------------------------------------------------------
+# stop NAME: SIGTERM to the process group of pid file NAME, SIGKILL if it has not ended within 30 s.
 stop() {
+  local pid i
   if running "$1"; then
-    kill -TERM -- "-$(cat "$PIDS/$1")" 2>/dev/null || kill -TERM "$(cat "$PIDS/$1")" 2>/dev/null || true
+    pid="$(cat "$PIDS/$1")"
+    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+    for i in $(seq 30); do alive "$pid" || break; sleep 1; done
+    if alive "$pid"; then kill -KILL -- "-$pid" 2>/dev/null || true; fi
     log "$1 stopped"
   fi
   rm -f "$PIDS/$1"
