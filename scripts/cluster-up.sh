@@ -451,12 +451,29 @@ YAML
 }
 
 # --- cold-start -------------------------------------------------------------------------------------------
-# chat ADDRESS REVISION: one short completion. The activator takes the Revision from the Host header of its
-# public Service (what an ingress would otherwise tell it in Knative-Serving-Revision/-Namespace headers).
+# chat ADDRESS REVISION: one short completion; prints the HTTP code and the seconds it took. The activator takes
+# the Revision from the Host header of its public Service (what an ingress would otherwise tell it in
+# Knative-Serving-Revision/-Namespace headers).
 chat() {
-  curl -sS -o "$STATE/last-answer.json" -w '%{http_code} %{time_starttransfer}\n' --max-time 300 \
+  curl -sS -o "$STATE/last-answer.txt" -w '%{http_code} %{time_total}\n' --max-time 300 \
     "http://$1/v1/chat/completions" -H 'Content-Type: application/json' -H "Host: $2.default.svc.cluster.local" \
     -d '{"model":"gemma-3-270m","max_tokens":8,"messages":[{"role":"user","content":"Say hello."}]}'
+}
+
+# chat_stream ADDRESS REVISION: the same completion streamed; prints the HTTP code, seconds to the first chunk
+# that carries text (the first token) and to the end of the stream, measured from here.
+chat_stream() {
+  local t0 line first="" answer="$STATE/last-answer.txt" content='"content":"[^"]'
+  t0="$(date +%s.%N)"
+  : > "$answer"; rm -f "$STATE/last-headers.txt"
+  while IFS= read -r line; do
+    printf '%s\n' "$line" >> "$answer"
+    if [[ -z "$first" && "$line" =~ $content ]]; then first="$(awk -v t0="$t0" -v t="$(date +%s.%N)" 'BEGIN { printf "%.2f", t - t0 }')"; fi
+  done < <(curl -sS -N -D "$STATE/last-headers.txt" --max-time 300 "http://$1/v1/chat/completions" \
+    -H 'Content-Type: application/json' -H "Host: $2.default.svc.cluster.local" \
+    -d '{"model":"gemma-3-270m","max_tokens":8,"stream":true,"messages":[{"role":"user","content":"Say hello."}]}')
+  printf '%s %s %s\n' "$(awk 'NR == 1 { print $2 }' "$STATE/last-headers.txt")" "${first:-none}" \
+    "$(awk -v t0="$t0" -v t="$(date +%s.%N)" 'BEGIN { printf "%.2f", t - t0 }')"
 }
 
 no_pods() { [[ -z "$(kc get pods -l serving.knative.dev/service=knllama --no-headers --field-selector=status.phase!=Succeeded 2>/dev/null)" ]]; }
@@ -485,7 +502,7 @@ cold_start_breakdown() {
 }
 
 link_cold_start() {
-  local revision target out t0
+  local revision target t0 code first total
   revision="$(kc get revision -l serving.knative.dev/service=knllama -o jsonpath='{.items[-1:].metadata.name}')"
   # The Revision's public Service: its endpoints are the pod's while it runs, the activator's at zero.
   target="$(kc get service "$revision" -o jsonpath='{.spec.clusterIP}'):80"
@@ -493,13 +510,14 @@ link_cold_start() {
   wait_for "scaled to zero after the last request" 600 no_pods
   log "endpoints of $revision at zero (the activator's): $(kc get endpoints "$revision" -o jsonpath='{.subsets[*].addresses[*].ip}' 2>/dev/null)"
   t0="$(date +%s.%N)"
-  out="$(chat "$target" "$revision")"
-  log "first request after zero (HTTP code, seconds to the whole 8-token answer): $out"
-  [[ "$out" == 200* ]] || fail "cold request failed: $out $(cat "$STATE/last-answer.json")"
-  log "answer: $(cut -c1-300 "$STATE/last-answer.json")"
+  read -r code first total <<<"$(chat_stream "$target" "$revision")"
+  log "first request after zero, streamed: HTTP $code, first token after $first s, 8 tokens after $total s"
+  [[ "$code" == 200 && "$first" != none ]] \
+    || fail "cold request failed: $code $(cut -c1-300 "$STATE/last-answer.txt")"
+  log "first chunk with text: $(grep -m1 -E "$(printf '%s' '"content":"[^"]')" "$STATE/last-answer.txt" | cut -c1-300)"
   log "scale from zero, seconds after the request was sent:"
   cold_start_breakdown "$t0" >&2
-  printf '  %+7.2f s  answer complete\n' "${out#* }" >&2
+  printf '  %+7.2f s  first token (first streamed chunk with text)\n  %+7.2f s  answer complete (8 tokens)\n' "$first" "$total" >&2
 }
 
 # --- down / status ----------------------------------------------------------------------------------------
