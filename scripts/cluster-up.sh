@@ -22,7 +22,7 @@
 #
 # Everything lives under $CLUSTER_DIR (builds, images, certificates, state, logs). Re-running skips what is
 # built and running. `down` stops the processes this script started (by their pid files), removes its iptables
-# rules, kube-proxy's chains and the cni0 bridge, and nothing else.
+# rules, the chains kube-proxy and the kubelet made, and the cni0 bridge, and nothing else.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
@@ -535,7 +535,7 @@ stop() {
 }
 
 down() {
-  local name task m
+  local name task m cmd table
   # No new pods, then the pods' sandboxes torn down by the kubelet (CNI DEL removes their addresses and rules).
   stop kube-controller-manager
   stop kube-scheduler
@@ -560,6 +560,16 @@ down() {
   # Volumes the kubelet mounted and the snapshots containerd mounted, deepest first.
   awk -v s="$STATE/" 'index($2, s) == 1 {print $2}' /proc/mounts | sort -r | while read -r m; do umount -l "$m" || true; done
   for name in -s -d; do iptables -D FORWARD "$name" "$CLUSTER_POD_CIDR" -j ACCEPT 2>/dev/null || true; done
+  # The kubelet's own chains (kube-proxy --cleanup leaves them): its canaries, and KUBE-FIREWALL hooked into INPUT/OUTPUT.
+  for cmd in iptables ip6tables; do
+    while "$cmd" -t filter -D INPUT -j KUBE-FIREWALL 2>/dev/null; do :; done
+    while "$cmd" -t filter -D OUTPUT -j KUBE-FIREWALL 2>/dev/null; do :; done
+    for table in filter nat mangle; do
+      for name in KUBE-FIREWALL KUBE-KUBELET-CANARY KUBE-IPTABLES-HINT; do
+        "$cmd" -t "$table" -F "$name" 2>/dev/null && "$cmd" -t "$table" -X "$name" 2>/dev/null || true
+      done
+    done
+  done
   ip link delete cni0 2>/dev/null || true
 }
 
