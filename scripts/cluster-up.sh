@@ -498,7 +498,7 @@ cold_start_breakdown() {
   line="$(grep -m1 'Startup completed' <<<"$function" || true)"
   printf '  %s  function: %s\n' "$(since "$t0" "${line%% *}")" "$(grep -o 'Startup completed in [0-9]*ms' <<<"$line")"
   line="$(grep -m1 -E "Model '.*' checked in" <<<"$function" || true)"
-  printf '  %s  function: %s\n' "$(since "$t0" "${line%% *}")" "$(grep -o 'checked in [0-9]* ms, loaded in [0-9]* ms ([0-9]* ms after process start)' <<<"$line")"
+  printf '  %s  function: %s\n' "$(since "$t0" "${line%% *}")" "$(grep -o 'checked in [0-9]* ms, loaded in [0-9]* ms ([0-9]* ms after JVM start)' <<<"$line")"
 }
 
 link_cold_start() {

@@ -77,10 +77,10 @@ final class ModelHost {
             LlamaModel llama = new LlamaModel(parameters(file, chat));
             loadTime = Duration.ofNanos(System.nanoTime() - start);
             loaded.complete(new Loaded(file, chat, literal.join(), llama));
-            LOG.info("Model '{}' checked in {} ms, loaded in {} ms ({} ms after process start): {} ({}, {} MB), "
+            LOG.info("Model '{}' checked in {} ms, loaded in {} ms ({} ms after JVM start): {} ({}, {} MB), "
                             + "{} slots x {} tokens, {} threads, chat: {}, prompt cache {}",
                     modelProperties.effectiveId(), (checked - start) / 1_000_000, (System.nanoTime() - checked) / 1_000_000,
-                    sinceProcessStart(), file.path(), file.architecture(), file.sizeBytes() >> 20, slots,
+                    sinceJvmStart(), file.path(), file.architecture(), file.sizeBytes() >> 20, slots,
                     modelProperties.contextSize(), engineProperties.effectiveThreads(), chat.description(),
                     modelProperties.promptCache() ? "on" : "off");
         } catch (Throwable failure) {
@@ -187,8 +187,11 @@ final class ModelHost {
         loaded().ifPresent(model -> model.model().close());
     }
 
-    private static long sinceProcessStart() {
-        return ProcessHandle.current().info().startInstant()
-                .map(start -> Duration.between(start, Instant.now()).toMillis()).orElse(-1L);
+    /**
+     * The JVM's uptime: what start-up costs. (The process's start time from {@code /proc} rests on a boot time with
+     * whole-second precision, which put this figure up to a second off.)
+     */
+    private static long sinceJvmStart() {
+        return java.lang.management.ManagementFactory.getRuntimeMXBean().getUptime();
     }
 }
