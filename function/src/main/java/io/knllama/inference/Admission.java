@@ -43,6 +43,7 @@ final class Admission {
     static final class Ticket {
         private volatile boolean cancelled;
         private volatile boolean cut;
+        private volatile Runnable onCut = () -> { };
         private volatile CompletableFuture<SlotScheduler.Lease> pending;
 
         /** The caller lost interest: leave the queue, or (once running) let the work see it at its next step. */
@@ -54,10 +55,22 @@ final class Admission {
             }
         }
 
-        /** The server is going away: stop at the next step and tell the caller why. */
+        /**
+         * The server is going away: stop at the next step and tell the caller why, at once (through
+         * {@link #whenCut}): the running work may be inside a native call that does not return for seconds.
+         */
         void cut() {
             cut = true;
             cancel();
+            onCut.run();
+        }
+
+        /** What tells this request's caller that the server cut it; set once its answer has started. */
+        void whenCut(Runnable action) {
+            onCut = action;
+            if (cut) {
+                action.run();
+            }
         }
 
         boolean cancelled() {
@@ -153,6 +166,10 @@ final class Admission {
                         return;
                     } finally {
                         metrics.prepared(System.nanoTime() - start);
+                    }
+                    if (ticket.cutByServer()) {
+                        refused(SlotScheduler.shuttingDown(), refused);
+                        return;
                     }
                     if (ticket.cancelled()) {
                         metrics.outcome(Outcome.CANCELLED);

@@ -34,6 +34,7 @@ final class GenerationRun {
     private final MonoSink<GenerationStream> admission;
     private final long arrival;
     private final Duration timeLimit;
+    private static final Duration CUT_EMIT = Duration.ofMillis(200);
     private final Sinks.Many<GenerationEvent> events = Sinks.many().unicast().onBackpressureBuffer();
 
     GenerationRun(ModelHost.Loaded llama, NativeRequests requests, PromptCache cache, InferenceMetrics metrics,
@@ -46,6 +47,18 @@ final class GenerationRun {
         this.admission = admission;
         this.arrival = arrival;
         this.timeLimit = timeLimit;
+    }
+
+    /**
+     * Ends the stream with the {@code shutting_down} error, retrying while this run's own thread is emitting (a
+     * unicast sink takes one emitter at a time); nothing if the stream has ended already.
+     */
+    private void emitCut() {
+        long until = System.nanoTime() + CUT_EMIT.toNanos();
+        while (events.tryEmitError(SlotScheduler.shuttingDown()) == Sinks.EmitResult.FAIL_NON_SERIALIZED
+                && System.nanoTime() < until) {
+            Thread.onSpinWait();
+        }
     }
 
     void run(NativeRequests.Prepared prepared, long queuedNanos, Admission.Ticket ticket) {
@@ -64,6 +77,8 @@ final class GenerationRun {
         try {
             admission.success(new GenerationStream(events.asFlux().doOnCancel(ticket::cancel)));
             streaming = true;
+            // From the shutdown's thread, while this one may be inside llama.cpp (a long prompt) until the exit.
+            ticket.whenCut(this::emitCut);
             LlamaIterator outputs = llama.model().generate(requests.parameters(llama, prepared, request.sampling(), claim.slot())).iterator();
             while (outputs.hasNext()) {
                 if (ticket.cancelled()) {

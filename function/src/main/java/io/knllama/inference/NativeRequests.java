@@ -142,18 +142,22 @@ final class NativeRequests {
         return parameters;
     }
 
-    /** llama.cpp b4916's words (server.cpp) for a prompt that does not fit the slot's KV cache. */
-    static final String KV_TOO_SMALL = "Input prompt is too big compared to KV size";
+    /**
+     * llama.cpp b4916's words (server.cpp) when one request's prompt and answer outgrow its slot's context (with
+     * context shift off, as here). Its "Input prompt is too big compared to KV size" is not about one request: it
+     * goes to every slot when a batch fails to decode, so it stays an engine failure.
+     */
+    static final String CONTEXT_EXCEEDED = "the request exceeds the available context size";
 
     /**
-     * What a failure inside llama.cpp means for the client. A prompt the KV cache cannot hold is the client's
-     * 400, as the context check before it would have said; it was never seen to get past that check (the issue-11
-     * report's 4094-token case did not reproduce), but if llama.cpp counts otherwise, the answer stays right.
-     * Anything else is the engine's failure, with a message that names nothing internal.
+     * What a failure inside llama.cpp means for the client. A request llama.cpp finds too long for its slot is the
+     * client's 400, as the context check before it would have said; that check was never seen to let one through
+     * (the issue-11 report's 4094-token case did not reproduce), but if llama.cpp counts otherwise, the answer stays
+     * right. Anything else is the engine's failure, with a message that names nothing internal.
      */
     ApiError failure(RuntimeException failure, Prepared prepared) {
         String message = failure.getMessage();
-        if (message != null && message.contains(KV_TOO_SMALL)) {
+        if (message != null && message.contains(CONTEXT_EXCEEDED)) {
             return new ApiError.ContextLengthExceeded(prepared.promptParam(), prepared.promptTokens(), prepared.maxTokens(), contextPerSlot);
         }
         return new ApiError.EngineFailure("The engine failed during generation.");

@@ -53,6 +53,10 @@ public final class Termination {
         } catch (TimeoutException ranOut) {
             engine.cutRunning(gracePeriod);
             sleep(FLUSH);
+            // Not System.exit: its hooks would close the model while a slot's thread may still be inside llama.cpp
+            // (a long prompt does not stop between tokens), and wait for the drain once more. Every client has
+            // its error by now; the operating system frees the rest.
+            Runtime.getRuntime().halt(SIGTERM_STATUS);
         } catch (Exception e) {
             LOG.warn("Draining failed: {}", e.toString());
         }

@@ -15,12 +15,21 @@ class NativeFailuresTest {
             new NativeRequests.Prepared("messages", "text", new int[4094], false, 2, null, List.of());
 
     @Test
-    void a_prompt_the_kv_cache_cannot_hold_is_the_clients_400_context_length_exceeded() {
-        ApiError error = requests.failure(new IllegalStateException(NativeRequests.KV_TOO_SMALL), prepared);
+    void a_request_llama_cpp_finds_too_long_for_its_slot_is_the_clients_400_context_length_exceeded() {
+        ApiError error = requests.failure(new IllegalStateException(NativeRequests.CONTEXT_EXCEEDED
+                + ". try increasing the context size or enable context shift"), prepared);
 
         assertThat(error).isEqualTo(new ApiError.ContextLengthExceeded("messages", 4094, 2, 4096));
         assertThat(error.message()).isEqualTo("This model's context window per request is 4096 tokens. The request needs "
                 + "4096 tokens (4094 in the prompt, 2 for the completion). Shorten the prompt or lower max_tokens.");
+    }
+
+    @Test
+    void a_batch_that_failed_to_decode_is_the_engines_failure_for_every_request_in_it() {
+        ApiError error = requests.failure(new IllegalStateException("Input prompt is too big compared to KV size. "
+                + "Please try increasing KV size."), prepared);
+
+        assertThat(error).isEqualTo(new ApiError.EngineFailure("The engine failed during generation."));
     }
 
     @Test

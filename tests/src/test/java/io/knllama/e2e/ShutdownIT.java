@@ -73,6 +73,36 @@ class ShutdownIT {
         }
     }
 
+    /**
+     * A prompt of ~3,500 tokens takes this machine seconds to evaluate, and llama.cpp does not return between its
+     * batches: when the 1 s grace period runs out the request is still inside that call. Its client gets the
+     * shutting_down error at once (here a 503, as nothing of the answer was sent), and the process exits.
+     */
+    @Test
+    void a_request_still_evaluating_its_prompt_when_the_grace_period_ends_gets_the_shutting_down_error() throws Exception {
+        try (FunctionProcess function = FunctionProcess.start("shutdown-prompt", Map.of("KNLLAMA_SHUTDOWN_GRACE_PERIOD", "1s"))) {
+            String longPrompt = """
+                    {"model":"%s","prompt":"%s","max_tokens":8}""".formatted(FunctionProcess.MODEL_ID,
+                    "The cat sat on the mat and looked at the sea. ".repeat(300));
+            CompletableFuture<HttpResponse<String>> answer = HttpClient.newHttpClient().sendAsync(
+                    HttpRequest.newBuilder(function.uri("/v1/completions")).timeout(Duration.ofSeconds(120))
+                            .header("Content-Type", "application/json")
+                            .POST(HttpRequest.BodyPublishers.ofString(longPrompt)).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            FunctionProcess.sleep(1500); // admitted, and evaluating the prompt
+
+            function.terminate();
+            int exit = function.awaitExit(Duration.ofSeconds(60));
+
+            assertThat(answer.get().statusCode()).isEqualTo(503);
+            assertThat(answer.get().body()).contains("\"code\":\"shutting_down\"");
+            assertThat(exit).isEqualTo(143);
+            // It told the client and exited without waiting for llama.cpp to finish the prompt (seconds more here):
+            // before, the exit's hooks waited for the slot to come back and only then answered.
+            assertThat(function.log()).contains(GRACE_RAN_OUT).doesNotContain("All generations finished");
+        }
+    }
+
     /** A request sent once SIGTERM has had a moment to arrive; a chat request for POST paths, a GET otherwise. */
     private static HttpResponse<String> newRequest(FunctionProcess function, String path) {
         FunctionProcess.sleep(300);
