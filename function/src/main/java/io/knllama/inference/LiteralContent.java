@@ -42,8 +42,8 @@ final class LiteralContent {
     LiteralContent(List<String> controlTokens) {
         boolean any = false;
         for (String text : controlTokens) {
-            // one character cannot be cut; no vocabulary we know has such a control token
-            if (text.length() > 1) {
+            // one code point cannot be cut; no vocabulary we know has such a control token
+            if (text.codePointCount(0, text.length()) > 1) {
                 Node node = root;
                 for (int i = 0; i < text.length(); i++) {
                     node = node.next.computeIfAbsent(text.charAt(i), c -> new Node());

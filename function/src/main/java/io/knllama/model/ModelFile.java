@@ -63,8 +63,7 @@ public record ModelFile(
                 gguf.value("tokenizer.ggml.tokens").map(GgufFile.MetadataValue::longestElement).orElse(0L),
                 // llama.cpp's default when the flag is absent: SentencePiece vocabularies add BOS, others do not
                 gguf.bool("tokenizer.ggml.add_bos_token").orElse("llama".equals(tokenizer)),
-                // llama.cpp's defaults when the id is absent: 1 for SentencePiece vocabularies, 11 for GPT-2 style
-                (int) gguf.integer("tokenizer.ggml.bos_token_id").orElse("llama".equals(tokenizer) ? 1 : 11),
+                bosToken(gguf, tokenizer),
                 gguf.string("tokenizer.chat_template").filter(t -> !t.isBlank()));
     }
 
@@ -80,6 +79,16 @@ public record ModelFile(
         } catch (GgufException | IOException e) {
             throw new ModelFileException("cannot read the control tokens of %s: %s".formatted(path, e.getMessage()));
         }
+    }
+
+    /**
+     * The BOS id as llama.cpp uses it: the file's, unless it is absent or outside the vocabulary, where llama.cpp
+     * takes its default (1 for SentencePiece vocabularies, 11 for GPT-2 style ones).
+     */
+    private static int bosToken(GgufFile gguf, String tokenizer) {
+        long vocabulary = gguf.value("tokenizer.ggml.tokens").map(GgufFile.MetadataValue::length).orElse(0L);
+        long id = gguf.integer("tokenizer.ggml.bos_token_id").orElse(-1);
+        return id >= 0 && id < vocabulary ? (int) id : "llama".equals(tokenizer) ? 1 : 11;
     }
 
     /** A model file that cannot be served; the message says what to do. */

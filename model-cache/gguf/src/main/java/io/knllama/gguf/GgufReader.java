@@ -47,6 +47,19 @@ final class GgufReader {
     /** llama.cpp's token types whose text its tokenizer turns into the token only when asked to parse specials. */
     private static final int TYPE_UNKNOWN = 2;
     private static final int TYPE_CONTROL = 3;
+    /**
+     * Texts llama.cpp b4916 makes control tokens at load whatever their type in the file (llama-vocab.cpp: the
+     * end-of-turn, end-of-generation and fill-in-the-middle tokens it recognises by text).
+     */
+    private static final Set<String> MARKED_CONTROL = Set.of(
+            "<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "<|eom_id|>", "<EOT>", "_<EOT>",
+            "<\uFF5Cend\u2581of\u2581sentence\uFF5C>",
+            "<|fim_prefix|>", "<fim-prefix>", "<\uFF5Cfim\u2581begin\uFF5C>", "<PRE>", "\u2581<PRE>",
+            "<|fim_suffix|>", "<fim-suffix>", "<\uFF5Cfim\u2581hole\uFF5C>", "<SUF>", "\u2581<SUF>",
+            "<|fim_middle|>", "<fim-middle>", "<\uFF5Cfim\u2581end\uFF5C>", "<MID>", "\u2581<MID>",
+            "<|fim_pad|>", "<fim-pad>", "<PAD>", "<|fim_repo|>", "<|repo_name|>", "<|fim_sep|>", "<|file_sep|>");
+    private static final long LONGEST_MARKED_CONTROL =
+            MARKED_CONTROL.stream().mapToLong(t -> t.getBytes(StandardCharsets.UTF_8).length).max().orElse(0);
 
     private final FileChannel channel;
     private final long size;
@@ -107,14 +120,20 @@ final class GgufReader {
             return List.of();
         }
         seek(tokensAt);
-        if (valueType() != GgufValueType.STRING || u64("array length of '" + TOKENS_KEY + "'") != types.length) {
+        if (valueType() != GgufValueType.STRING) {
             return List.of();
         }
+        long count = u64("array length of '" + TOKENS_KEY + "'");
+        if (count > types.length) {
+            throw new GgufException("'%s' types %d of the %d vocabulary entries".formatted(TOKEN_TYPES_KEY, types.length, count));
+        }
         List<String> control = new ArrayList<>();
-        for (int id = 0; id < types.length; id++) {
-            if (types[id] == TYPE_CONTROL || types[id] == TYPE_UNKNOWN) {
-                String text = peekU64() <= MAX_KEPT_STRING ? string(MAX_KEPT_STRING, TOKENS_KEY) : skipString(TOKENS_KEY);
-                if (text != null && !text.isEmpty()) {
+        for (int id = 0; id < count; id++) {
+            long length = peekU64();
+            boolean typed = types[id] == TYPE_CONTROL || types[id] == TYPE_UNKNOWN;
+            if ((typed || length <= LONGEST_MARKED_CONTROL) && length <= MAX_KEPT_STRING) {
+                String text = string(MAX_KEPT_STRING, TOKENS_KEY);
+                if (!text.isEmpty() && (typed || MARKED_CONTROL.contains(text))) {
                     control.add(text);
                 }
             } else {

@@ -42,6 +42,15 @@ class GgufFileTest {
     }
 
     @Test
+    void lists_the_end_of_turn_texts_llama_cpp_makes_control_tokens_whatever_their_type_in_the_file() throws Exception {
+        int[] normal = new int[TinyModel.vocabulary().size()];
+        java.util.Arrays.fill(normal, 1);
+        Path path = TinyModel.builder().build().putI32s("tokenizer.ggml.token_type", normal).write(dir.resolve("untyped.gguf"));
+
+        assertThat(GgufFile.controlTokens(path)).containsExactly("<|im_end|>");
+    }
+
+    @Test
     void lists_no_control_tokens_for_a_vocabulary_without_token_types() throws Exception {
         Path path = TinyModel.builder().build().remove("tokenizer.ggml.token_type").write(dir.resolve("untyped.gguf"));
 
