@@ -1,11 +1,10 @@
 package io.knllama.modelcache.verify;
 
+import io.knllama.gguf.record.SmallFile;
+
 import java.io.IOException;
-import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Instant;
@@ -59,19 +58,7 @@ public record Manifest(String source, Sha256 sha256, long size, Instant modified
      * @throws IllegalArgumentException if the file is not a manifest this program wrote; the message says why
      */
     public static Optional<Manifest> read(Path path) throws IOException {
-        if (Files.isSymbolicLink(path)) {
-            throw new IllegalArgumentException("it is a symbolic link, which model-cache never follows");
-        }
-        byte[] bytes;
-        try (InputStream in = Files.newInputStream(path, LinkOption.NOFOLLOW_LINKS)) {
-            bytes = in.readNBytes(MAX_BYTES + 1);
-        } catch (NoSuchFileException e) {
-            return Optional.empty();
-        }
-        if (bytes.length > MAX_BYTES) {
-            throw new IllegalArgumentException("it is larger than " + MAX_BYTES + " bytes");
-        }
-        return Optional.of(parse(new String(bytes, StandardCharsets.UTF_8)));
+        return SmallFile.read(path, MAX_BYTES).map(Manifest::parse);
     }
 
     static Manifest parse(String text) {

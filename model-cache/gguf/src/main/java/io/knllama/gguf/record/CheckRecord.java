@@ -3,11 +3,6 @@ package io.knllama.gguf.record;
 import io.knllama.gguf.GgufFile;
 
 import java.io.IOException;
-import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.LinkOption;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
@@ -88,20 +83,11 @@ public record CheckRecord(String file, FileIdentity identity, String checker, St
      *                                  edited, forged), is a symbolic link, or is malformed; the message says which
      */
     public static Optional<CheckRecord> read(Path model, RecordKey key) throws IOException {
-        Path path = pathFor(model);
-        if (Files.isSymbolicLink(path)) {
-            throw new IllegalArgumentException("it is a symbolic link");
-        }
-        byte[] bytes;
-        try (InputStream in = Files.newInputStream(path, LinkOption.NOFOLLOW_LINKS)) {
-            bytes = in.readNBytes(MAX_BYTES + 1);
-        } catch (NoSuchFileException e) {
+        Optional<String> read = SmallFile.read(pathFor(model), MAX_BYTES);
+        if (read.isEmpty()) {
             return Optional.empty();
         }
-        if (bytes.length > MAX_BYTES) {
-            throw new IllegalArgumentException("it is larger than a record can be");
-        }
-        String text = new String(bytes, StandardCharsets.UTF_8);
+        String text = read.get();
         int at = text.lastIndexOf("\n" + MAC_LINE);
         if (at < 0) {
             throw new IllegalArgumentException("it has no mac");
