@@ -75,7 +75,7 @@ final class NativeRequests {
                 }
             }
         }
-        int[] promptIds = layout == null || !layout.literal() ? tokens(llama, text) : tokens(llama, layout);
+        int[] promptIds = tokens(llama, layout == null ? List.of(text) : LiteralContent.pieces(layout));
         int promptTokens = promptIds.length;
         Integer requested = request.maxTokens();
         int available = contextPerSlot - promptTokens;
@@ -225,33 +225,29 @@ final class NativeRequests {
 
     /** The tokens llama.cpp makes of a prompt: the model's BOS (as {@link #BOS}) if it adds one, then the text's. */
     private static int[] tokens(ModelHost.Loaded llama, String text) {
-        int[] encoded = llama.model().encode(text);
-        if (!llama.file().addsBos()) {
-            return encoded;
-        }
-        int[] tokens = new int[encoded.length + 1];
-        tokens[0] = BOS;
-        System.arraycopy(encoded, 0, tokens, 1, encoded.length);
-        return tokens;
+        return tokens(llama, List.of(text));
     }
 
-    /** The tokens of a prompt cut by {@link LiteralContent}: each piece tokenized alone, then joined. */
-    private static int[] tokens(ModelHost.Loaded llama, LiteralContent.Layout layout) {
-        List<int[]> pieces = new ArrayList<>();
+    /**
+     * The tokens of a prompt given in pieces (one, or those {@link LiteralContent} cut it into): each piece tokenized
+     * alone, joined, after the model's BOS (as {@link #BOS}) if it adds one.
+     */
+    private static int[] tokens(ModelHost.Loaded llama, List<String> pieces) {
+        List<int[]> encoded = new ArrayList<>(pieces.size());
         int length = llama.file().addsBos() ? 1 : 0;
-        for (String piece : LiteralContent.pieces(layout)) {
-            int[] encoded = llama.model().encode(piece);
-            pieces.add(encoded);
-            length += encoded.length;
+        for (String piece : pieces) {
+            int[] ids = llama.model().encode(piece);
+            encoded.add(ids);
+            length += ids.length;
         }
         int[] tokens = new int[length];
         int at = 0;
         if (llama.file().addsBos()) {
             tokens[at++] = BOS;
         }
-        for (int[] piece : pieces) {
-            System.arraycopy(piece, 0, tokens, at, piece.length);
-            at += piece.length;
+        for (int[] ids : encoded) {
+            System.arraycopy(ids, 0, tokens, at, ids.length);
+            at += ids.length;
         }
         return tokens;
     }
@@ -280,26 +276,26 @@ final class NativeRequests {
      * Runs the generation in native slot {@code slot}, so that it meets the KV cache {@link PromptCache} chose it
      * for. The binding builds its request as a JSON map and has no setter for llama.cpp's {@code id_slot}.
      */
-    @SuppressWarnings("unchecked")
     private static void pin(InferenceParameters parameters, int slot) {
-        try {
-            ((Map<String, String>) JSON_PARAMETERS.get(parameters)).put("id_slot", Integer.toString(slot));
-        } catch (IllegalAccessException e) {
-            throw new IllegalStateException("cannot set id_slot on the binding's parameters", e);
-        }
+        putJson(parameters, "id_slot", Integer.toString(slot));
     }
 
     /** Hands llama.cpp the prompt as token ids, which it takes as they are (no parsing, no BOS of its own). */
-    @SuppressWarnings("unchecked")
     private static void promptAsIds(InferenceParameters parameters, int[] promptIds, int bos) {
         StringBuilder ids = new StringBuilder(promptIds.length * 7).append('[');
         for (int i = 0; i < promptIds.length; i++) {
             ids.append(i == 0 ? "" : ",").append(promptIds[i] == BOS ? bos : promptIds[i]);
         }
+        putJson(parameters, "prompt", ids.append(']').toString());
+    }
+
+    /** Sets {@code key} in the binding's JSON parameter map (values are JSON text), where it has no setter. */
+    @SuppressWarnings("unchecked")
+    private static void putJson(InferenceParameters parameters, String key, String json) {
         try {
-            ((Map<String, String>) JSON_PARAMETERS.get(parameters)).put("prompt", ids.append(']').toString());
+            ((Map<String, String>) JSON_PARAMETERS.get(parameters)).put(key, json);
         } catch (IllegalAccessException e) {
-            throw new IllegalStateException("cannot set the prompt's ids on the binding's parameters", e);
+            throw new IllegalStateException("cannot set " + key + " on the binding's parameters", e);
         }
     }
 

@@ -54,16 +54,17 @@ public record ModelFile(
         }
         String arch = gguf.architecture();
         String tokenizer = gguf.string("tokenizer.ggml.model").orElse("");
+        long vocabulary = gguf.value("tokenizer.ggml.tokens").map(GgufFile.MetadataValue::length).orElse(0L);
         return new ModelFile(
                 path,
                 gguf.fileSize(),
                 arch,
                 gguf.string("general.name").orElse(arch),
-                gguf.value("tokenizer.ggml.tokens").map(GgufFile.MetadataValue::length).orElse(0L),
+                vocabulary,
                 gguf.value("tokenizer.ggml.tokens").map(GgufFile.MetadataValue::longestElement).orElse(0L),
                 // llama.cpp's default when the flag is absent: SentencePiece vocabularies add BOS, others do not
                 gguf.bool("tokenizer.ggml.add_bos_token").orElse("llama".equals(tokenizer)),
-                bosToken(gguf, tokenizer),
+                bosToken(gguf, tokenizer, vocabulary),
                 gguf.string("tokenizer.chat_template").filter(t -> !t.isBlank()));
     }
 
@@ -85,8 +86,7 @@ public record ModelFile(
      * The BOS id as llama.cpp uses it: the file's, unless it is absent or outside the vocabulary, where llama.cpp
      * takes its default (1 for SentencePiece vocabularies, 11 for GPT-2 style ones).
      */
-    private static int bosToken(GgufFile gguf, String tokenizer) {
-        long vocabulary = gguf.value("tokenizer.ggml.tokens").map(GgufFile.MetadataValue::length).orElse(0L);
+    private static int bosToken(GgufFile gguf, String tokenizer, long vocabulary) {
         long id = gguf.integer("tokenizer.ggml.bos_token_id").orElse(-1);
         return id >= 0 && id < vocabulary ? (int) id : "llama".equals(tokenizer) ? 1 : 11;
     }
