@@ -88,6 +88,13 @@ class LiteralContentTest {
     }
 
     @Test
+    void a_control_text_of_one_code_point_is_left_alone_as_no_cut_can_split_it() {
+        LiteralContent single = new LiteralContent(List.of("\uD83D\uDE00"));
+
+        assertThat(single.layout(contents -> "[" + contents.getFirst() + "]", List.of("a\uD83D\uDE00")).literal()).isFalse();
+    }
+
+    @Test
     void a_vocabulary_without_control_tokens_cuts_nothing() {
         LiteralContent none = new LiteralContent(List.of());
 

@@ -79,6 +79,13 @@ class ModelFileTest {
     }
 
     @Test
+    void a_bos_id_outside_the_vocabulary_is_replaced_by_llama_cpps_default_as_llama_cpp_does() throws Exception {
+        Path path = TinyModel.builder().build().putU32("tokenizer.ggml.bos_token_id", 1_000_000).write(dir.resolve("bad-bos.gguf"));
+
+        assertThat(ModelFile.inspect(path, Optional.empty()).bosToken()).isEqualTo(1);
+    }
+
+    @Test
     void refuses_a_file_swapped_after_publishing_because_it_checks_it_again() throws Exception {
         Path path = recorded(model(false), KEY);
         Path swapped = TinyModel.withLargeVocabulary(VOCABULARY, true).write(dir.resolve("swapped.gguf"));

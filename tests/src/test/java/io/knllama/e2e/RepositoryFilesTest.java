@@ -15,7 +15,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * The repository's own tooling files: the GitHub workflow (valid YAML, running the README's test command the
- * way .ci/run does, pushing images only on tags) and the monitoring manifests under knative/observability.
+ * way .ci/run does, pushing images only on tags), the monitoring manifests under knative/observability, and the
+ * Maven build files.
  */
 class RepositoryFilesTest {
 
@@ -34,6 +35,46 @@ class RepositoryFilesTest {
             }
         });
         return runs;
+    }
+
+    /**
+     * Maven keeps only the last of two declarations of one plugin in a {@code <plugins>} list (with a warning few
+     * read): the function's images profile once lost its image-base execution that way, and
+     * {@code ./mvnw -pl function -am package} then trained no AOT cache on a fresh clone.
+     */
+    @Test
+    void no_build_file_declares_a_plugin_twice_in_one_plugins_list() throws Exception {
+        List<String> repeated = new ArrayList<>();
+        List<Path> poms;
+        try (var files = Files.walk(ROOT, 4)) {
+            poms = files.filter(p -> p.getFileName().toString().equals("pom.xml") && !p.toString().contains("/target/")).toList();
+        }
+        assertThat(poms).hasSizeGreaterThan(3);
+        for (Path pom : poms) {
+            var document = javax.xml.parsers.DocumentBuilderFactory.newInstance().newDocumentBuilder().parse(pom.toFile());
+            var lists = document.getElementsByTagName("plugins");
+            for (int i = 0; i < lists.getLength(); i++) {
+                java.util.Set<String> seen = new java.util.HashSet<>();
+                for (var plugin = lists.item(i).getFirstChild(); plugin != null; plugin = plugin.getNextSibling()) {
+                    if (plugin instanceof org.w3c.dom.Element element && element.getTagName().equals("plugin")) {
+                        String id = text(element, "groupId", "org.apache.maven.plugins") + ":" + text(element, "artifactId", "");
+                        if (!seen.add(id)) {
+                            repeated.add(ROOT.relativize(pom) + ": " + id);
+                        }
+                    }
+                }
+            }
+        }
+        assertThat(repeated).isEmpty();
+    }
+
+    private static String text(org.w3c.dom.Element plugin, String child, String absent) {
+        for (var node = plugin.getFirstChild(); node != null; node = node.getNextSibling()) {
+            if (node instanceof org.w3c.dom.Element element && element.getTagName().equals(child)) {
+                return element.getTextContent().strip();
+            }
+        }
+        return absent;
     }
 
     @Test

@@ -51,6 +51,17 @@ class GgufFileTest {
     }
 
     @Test
+    void lists_the_control_tokens_when_the_token_types_outnumber_the_vocabulary() throws Exception {
+        int size = TinyModel.vocabulary().size();
+        int[] types = new int[size + 3]; // llama.cpp reads as many as there are tokens, and loads the file
+        java.util.Arrays.fill(types, 1);
+        types[3] = 3;
+        Path path = TinyModel.builder().build().putI32s("tokenizer.ggml.token_type", types).write(dir.resolve("long-types.gguf"));
+
+        assertThat(GgufFile.controlTokens(path)).containsExactly("<|im_start|>", "<|im_end|>");
+    }
+
+    @Test
     void lists_no_control_tokens_for_a_vocabulary_without_token_types() throws Exception {
         Path path = TinyModel.builder().build().remove("tokenizer.ggml.token_type").write(dir.resolve("untyped.gguf"));
 
