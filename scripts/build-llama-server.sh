@@ -5,6 +5,7 @@
 # binary's path; the build goes to the tools cache once (a few minutes on 2 cores) and is reused.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+source "$KNLLAMA_ROOT/scripts/lib/sdist.sh"
 
 usage() {
   cat >&2 <<USAGE
@@ -27,9 +28,8 @@ flock 8
 work="$prefix/build"
 rm -rf "$work" && mkdir -p "$work"
 log "fetching the llama-cpp-python $LLAMA_SERVER_SDIST_VERSION sdist from PyPI"
-python3 -m pip download -q --disable-pip-version-check --no-deps --no-binary :all: -d "$work" \
-  "llama-cpp-python==$LLAMA_SERVER_SDIST_VERSION" || die "PyPI did not serve llama-cpp-python $LLAMA_SERVER_SDIST_VERSION"
-tar -xzf "$work"/llama_cpp_python-*.tar.gz -C "$work" --wildcards '*/vendor/llama.cpp/*'
+fetch_llama_cpp_sdist "$LLAMA_SERVER_SDIST_VERSION" "$work" '*/vendor/llama.cpp/*' \
+  || die "PyPI did not serve llama-cpp-python $LLAMA_SERVER_SDIST_VERSION"
 log "building llama-server (GGML_NATIVE off: AVX2, as the binding's library; a few minutes)"
 # Static, so the binary carries its libraries; no libcurl (the model is a local file).
 (cd "$work"/llama_cpp_python-*/vendor/llama.cpp \

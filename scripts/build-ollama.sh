@@ -10,6 +10,7 @@
 # Takes tens of minutes on 2 cores, once; safe to re-run.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+source "$KNLLAMA_ROOT/scripts/lib/sdist.sh"
 
 usage() {
   cat >&2 <<USAGE
@@ -44,9 +45,8 @@ module="$(GOFLAGS=-mod=mod go mod download -json "github.com/ollama/ollama@$OLLA
 cp -r "$module/." "$work/src" && chmod -R u+w "$work/src"
 
 log "fetching llama.cpp's vendored headers from the llama-cpp-python $LLAMA_CPP_PYTHON_SDIST_VERSION sdist (PyPI)"
-python3 -m pip download -q --disable-pip-version-check --no-deps --no-binary :all: -d "$work/sdist" \
-  "llama-cpp-python==$LLAMA_CPP_PYTHON_SDIST_VERSION" || cannot "PyPI did not serve llama-cpp-python $LLAMA_CPP_PYTHON_SDIST_VERSION"
-tar -xzf "$work"/sdist/llama_cpp_python-*.tar.gz -C "$work/sdist" --wildcards '*/vendor/llama.cpp/vendor/*'
+fetch_llama_cpp_sdist "$LLAMA_CPP_PYTHON_SDIST_VERSION" "$work/sdist" '*/vendor/llama.cpp/vendor/*' \
+  || cannot "PyPI did not serve llama-cpp-python $LLAMA_CPP_PYTHON_SDIST_VERSION"
 mkdir -p "$work/src/llama/llama.cpp/vendor"
 cp -r "$work"/sdist/llama_cpp_python-*/vendor/llama.cpp/vendor/. "$work/src/llama/llama.cpp/vendor/"
 
