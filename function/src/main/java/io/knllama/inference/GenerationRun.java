@@ -117,9 +117,8 @@ final class GenerationRun {
                 }
             }
             if (ticket.cutByServer()) {
-                // Cut by a shutdown that ran out of grace: the client learns why, and that the text is incomplete.
+                // Cut by a shutdown that ran out of grace: the shutdown's thread has told the client (emitCut).
                 metrics.outcome(Outcome.UNAVAILABLE);
-                events.tryEmitError(SlotScheduler.shuttingDown());
                 return;
             }
             if (ticket.cancelled()) {
