@@ -14,11 +14,17 @@ import jakarta.validation.constraints.Size;
  * @param routes which routes this instance serves ({@code KNLLAMA_API_ROUTES}): {@code all}, or {@code events} for
  *               an instance that only takes events (the cluster-local Service Knative Eventing's Triggers deliver
  *               to, which cannot present a key): there every other route answers 404
+ * @param keySecret the Secret in the pod's own namespace that {@code KNLLAMA_API_KEY} comes from
+ *               ({@code KNLLAMA_API_KEY_SECRET}): when set, the function watches it through the Kubernetes API once the
+ *               model is loaded and takes a changed {@code KNLLAMA_API_KEY} in it without a new revision
  */
 @ConfigurationProperties(ApiProperties.PREFIX)
-public record ApiProperties(@Nullable @Size(min = 16, message = "must be at least 16 characters") String key,
-                            @Bindable(defaultValue = "all") @NotNull Routes routes) {
+public record ApiProperties(@Nullable @Size(min = MINIMUM_KEY_LENGTH, message = "must be at least 16 characters") String key,
+                            @Bindable(defaultValue = "all") @NotNull Routes routes,
+                            @Nullable String keySecret) {
     public static final String PREFIX = "knllama.api";
+    /** A shorter key is refused, at start and when a rotated one arrives. */
+    public static final int MINIMUM_KEY_LENGTH = 16;
 
     /** The routes an instance serves. */
     public enum Routes {
@@ -31,6 +37,6 @@ public record ApiProperties(@Nullable @Size(min = 16, message = "must be at leas
     /** Says whether a key is set, never the key: Micronaut logs configuration beans at DEBUG. */
     @Override
     public String toString() {
-        return "ApiProperties[key=" + (key == null ? "unset" : "(set, redacted)") + ", routes=" + routes + "]";
+        return "ApiProperties[key=" + (key == null ? "unset" : "(set, redacted)") + ", routes=" + routes + ", keySecret=" + keySecret + "]";
     }
 }

@@ -5,6 +5,7 @@ import io.knllama.error.ApiException;
 import io.knllama.inference.InferenceMetrics.Outcome;
 import io.knllama.model.ModelProperties;
 import io.micronaut.context.annotation.Context;
+import io.micronaut.context.event.ApplicationEventPublisher;
 import io.micronaut.json.JsonMapper;
 import io.micronaut.runtime.graceful.GracefulShutdownCapable;
 import jakarta.annotation.PreDestroy;
@@ -45,7 +46,8 @@ public final class LlamaEngine implements Engine, GracefulShutdownCapable {
     private final EngineProperties engineProperties;
     private volatile boolean draining;
 
-    LlamaEngine(ModelProperties modelProperties, EngineProperties engineProperties, InferenceMetrics metrics, JsonMapper json) {
+    LlamaEngine(ModelProperties modelProperties, EngineProperties engineProperties, InferenceMetrics metrics, JsonMapper json,
+                ApplicationEventPublisher<ModelLoaded> loadedEvents) {
         this.modelProperties = modelProperties;
         this.engineProperties = engineProperties;
         this.metrics = metrics;
@@ -55,6 +57,14 @@ public final class LlamaEngine implements Engine, GracefulShutdownCapable {
         this.promptCache = new PromptCache(engineProperties.effectiveSlots(), modelProperties.promptCache());
         metrics.registry().gauge("knllama.model.load.seconds", host, h -> h.loadTime().toNanos() / 1e9);
         host.startLoading();
+        host.whenLoaded().thenRun(() -> {
+            try {
+                loadedEvents.publishEvent(new ModelLoaded(modelProperties.effectiveId()));
+            } catch (RuntimeException e) {
+                // A listener's failure must not look like the model's: the model is loaded and serves.
+                LOG.warn("A listener of the model's loading failed: {}", e.toString());
+            }
+        });
     }
 
     @Override

@@ -14,6 +14,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CompletionException;
 
 /**
@@ -134,6 +135,11 @@ final class ModelHost {
             parameters.disableMmap();
         }
         return parameters;
+    }
+
+    /** Completes when the model is loaded; never when loading fails. */
+    CompletionStage<Void> whenLoaded() {
+        return loaded.thenAccept(model -> { });
     }
 
     /** The loaded model, once it is; empty while loading or after a failure. */

@@ -1,0 +1,175 @@
+package io.knllama.kubernetes;
+
+import io.knllama.auth.ApiKeys;
+import io.knllama.auth.ApiProperties;
+import io.knllama.inference.ModelLoaded;
+import io.kubernetes.client.informer.ResourceEventHandler;
+import io.kubernetes.client.informer.SharedInformerFactory;
+import io.kubernetes.client.openapi.ApiClient;
+import io.kubernetes.client.openapi.ApiException;
+import io.kubernetes.client.openapi.apis.CoreV1Api;
+import io.kubernetes.client.openapi.models.V1Secret;
+import io.kubernetes.client.openapi.models.V1SecretList;
+import io.micronaut.context.BeanProvider;
+import io.micronaut.context.annotation.Requires;
+import io.micronaut.context.annotation.Value;
+import io.micronaut.context.event.ApplicationEventListener;
+import io.micronaut.kubernetes.client.ApiClientConfiguration;
+import io.micronaut.kubernetes.client.DefaultNamespaceResolver;
+import io.micronaut.kubernetes.client.OkHttpClientLogging;
+import okhttp3.OkHttpClient;
+import jakarta.annotation.PreDestroy;
+import jakarta.inject.Singleton;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+
+/**
+ * Watches the Secret that {@code KNLLAMA_API_KEY} comes from ({@code KNLLAMA_API_KEY_SECRET}) and makes a changed
+ * key the one in force, so a key rotates without a new revision (an environment variable from a Secret is read
+ * once, when the container starts).
+ *
+ * <p>Started when the model is loaded, never before: the Kubernetes client (its HTTP stack, its models) stays off
+ * the path to the first token. It watches one Secret by name ({@code fieldSelector=metadata.name=…}), so the
+ * service account needs {@code get}, {@code list} and {@code watch} on that Secret alone ({@code resourceNames}),
+ * not on every Secret in the namespace. Until the watch is up, and whenever the API cannot be reached, the key read
+ * at start (or the last one seen) stays in force.
+ */
+@Singleton
+@Requires(property = ApiProperties.PREFIX + ".key-secret")
+@Requires(beans = ApiKeys.class)
+final class ApiKeySecretWatch implements ApplicationEventListener<ModelLoaded> {
+
+    /** The Secret's entry that holds the key: the same name as the variable the manifests fill from it. */
+    static final String DATA_KEY = "KNLLAMA_API_KEY";
+
+    private static final Logger LOG = LoggerFactory.getLogger(ApiKeySecretWatch.class);
+
+    private final ApiKeys keys;
+    private final String secret;
+    private final BeanProvider<ApiClient> client;
+    private final BeanProvider<ApiClientConfiguration> configuration;
+    private final ExecutorService threads = Executors.newCachedThreadPool(
+            Thread.ofPlatform().name("kubernetes-watch-", 0).daemon().factory());
+    private SharedInformerFactory informers;
+    private volatile boolean stopping;
+    private String lastFailure;
+
+    ApiKeySecretWatch(ApiKeys keys, @Value("${" + ApiProperties.PREFIX + ".key-secret}") String secret,
+                      BeanProvider<ApiClient> client, BeanProvider<ApiClientConfiguration> configuration) {
+        this.keys = keys;
+        this.secret = secret;
+        this.client = client;
+        this.configuration = configuration;
+    }
+
+    @Override
+    public void onApplicationEvent(ModelLoaded event) {
+        // Not on the loader's thread: creating the client loads a few thousand classes.
+        threads.execute(this::start);
+    }
+
+    private synchronized void start() {
+        if (informers != null || stopping) {
+            return;
+        }
+        String namespace;
+        ApiClient api;
+        try {
+            namespace = namespace();
+            api = client.get();
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("Cannot watch Secret '{}' for the API key: no Kubernetes client or namespace ({}). The key read at start stays in force.",
+                    secret, e.toString());
+            return;
+        }
+        // A watch is a response that stays open for minutes: no read timeout (the informer sets the watch's own).
+        // Without micronaut-kubernetes' request logger, which logs the watch that stop() interrupts as an ERROR.
+        OkHttpClient.Builder http = api.getHttpClient().newBuilder().readTimeout(Duration.ZERO);
+        http.interceptors().removeIf(OkHttpClientLogging.class::isInstance);
+        api.setHttpClient(http.build());
+        CoreV1Api core = new CoreV1Api(api);
+        informers = new SharedInformerFactory(api, threads);
+        informers.sharedIndexInformerFor(
+                params -> core.listNamespacedSecret(namespace)
+                        .fieldSelector("metadata.name=" + secret)
+                        .resourceVersion(params.resourceVersion)
+                        .watch(params.watch)
+                        .timeoutSeconds(params.timeoutSeconds)
+                        .buildCall(null),
+                V1Secret.class, V1SecretList.class, 0L, (type, failure) -> failed(namespace, failure))
+                .addEventHandler(new ResourceEventHandler<>() {
+                    @Override
+                    public void onAdd(V1Secret added) {
+                        take(added);
+                    }
+
+                    @Override
+                    public void onUpdate(V1Secret before, V1Secret after) {
+                        take(after);
+                    }
+
+                    @Override
+                    public void onDelete(V1Secret deleted, boolean finalStateUnknown) {
+                        LOG.warn("Secret '{}/{}' was deleted: the API key in force stays until the Secret is back",
+                                namespace, secret);
+                    }
+                });
+        informers.startAllRegisteredInformers();
+        LOG.info("Watching Secret '{}/{}' for the API key ({})", namespace, secret, DATA_KEY);
+    }
+
+    /**
+     * {@code kubernetes.client.namespace}, else the pod's own (the service account's namespace file). Not
+     * micronaut-kubernetes' resolver: that one exists only where Micronaut deduced the Kubernetes environment, and
+     * falls back to {@code default}, which would watch the wrong Secret.
+     */
+    private String namespace() throws IOException {
+        Optional<String> configured = configuration.get().getNamespace();
+        return configured.isPresent() ? configured.get()
+                : Files.readString(Path.of(DefaultNamespaceResolver.NAMESPACE_PATH), StandardCharsets.UTF_8).strip();
+    }
+
+    private void take(V1Secret found) {
+        lastFailure = null;
+        Map<String, byte[]> data = found.getData();
+        byte[] value = data == null ? null : data.get(DATA_KEY);
+        String source = "Secret '%s/%s' (resourceVersion %s)".formatted(
+                found.getMetadata().getNamespace(), secret, found.getMetadata().getResourceVersion());
+        keys.replace(value == null ? null : new String(value, StandardCharsets.UTF_8), source);
+    }
+
+    /** The informer retries on its own; say what went wrong once per kind of failure, not once a second. */
+    private void failed(String namespace, Throwable failure) {
+        if (stopping) {
+            return;
+        }
+        String reason = failure instanceof ApiException api && api.getCode() != 0
+                ? "HTTP " + api.getCode() + (api.getCode() == 403
+                        ? " (the service account needs get, list and watch on this Secret)" : "")
+                : String.valueOf(failure);
+        if (!reason.equals(lastFailure)) {
+            lastFailure = reason;
+            LOG.warn("Cannot watch Secret '{}/{}' for the API key: {}. Retrying; the key in force stays.",
+                    namespace, secret, reason);
+        }
+    }
+
+    @PreDestroy
+    synchronized void stop() {
+        stopping = true;
+        if (informers != null) {
+            informers.stopAllRegisteredInformers(true);
+        }
+        threads.shutdownNow();
+    }
+}

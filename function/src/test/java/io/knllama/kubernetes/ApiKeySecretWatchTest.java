@@ -1,0 +1,131 @@
+package io.knllama.kubernetes;
+
+import io.knllama.testing.TestServer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import java.net.http.HttpRequest;
+import java.time.Duration;
+import java.util.Map;
+import java.util.function.BooleanSupplier;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class ApiKeySecretWatchTest {
+
+    private static final String FIRST = "sk-first-0123456789abcdef";
+    private static final String SECOND = "sk-second-0123456789abcdef";
+
+    private FakeSecretsApi api;
+    private TestServer server;
+
+    private void start(String keyInSecret) throws Exception {
+        api = new FakeSecretsApi("serving", "knllama-secrets", keyInSecret);
+        server = TestServer.start(Map.of(
+                "knllama.api.key", FIRST,
+                "knllama.api.key-secret", "knllama-secrets",
+                "kubernetes.client.base-path", api.url(),
+                "kubernetes.client.namespace", "serving"));
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        if (server != null) {
+            server.close();
+        }
+        if (api != null) {
+            api.close();
+        }
+    }
+
+    @Test
+    void a_key_changed_in_the_watched_secret_is_the_only_one_accepted_from_then_on() throws Exception {
+        start(FIRST);
+        await(api::watched);
+
+        api.emit("MODIFIED", SECOND, 2);
+        await(() -> status(SECOND) == 200);
+
+        assertThat(status(FIRST)).isEqualTo(401);
+        assertThat(server.send(HttpRequest.newBuilder(server.uri("/v1/models")).header("Authorization", "Bearer " + FIRST).GET())
+                .json().get("error").get("message").getStringValue()).isEqualTo("Incorrect API key provided.");
+    }
+
+    @Test
+    void watches_the_one_named_secret_in_the_configured_namespace() throws Exception {
+        start(FIRST);
+        await(api::watched);
+
+        assertThat(api.requests()).isNotEmpty().allSatisfy(request -> assertThat(request)
+                .startsWith("/api/v1/namespaces/serving/secrets?")
+                .contains("fieldSelector=metadata.name=knllama-secrets"));
+    }
+
+    @Test
+    void a_key_already_different_when_the_watch_starts_replaces_the_one_read_at_start() throws Exception {
+        start(SECOND);
+
+        await(() -> status(SECOND) == 200);
+        assertThat(status(FIRST)).isEqualTo(401);
+    }
+
+    @Test
+    void a_secret_that_loses_its_key_or_is_deleted_leaves_the_key_in_force() throws Exception {
+        start(FIRST);
+        await(api::watched);
+
+        api.emit("MODIFIED", "too-short", 2);
+        api.emit("MODIFIED", null, 3);
+        api.emit("DELETED", null, 4);
+        api.emit("ADDED", SECOND + "-marker", 5);
+        // The marker key proves the three events before it were handled.
+        await(() -> status(SECOND + "-marker") == 200);
+        api.emit("MODIFIED", FIRST, 6);
+        await(() -> status(FIRST) == 200);
+
+        assertThat(status("too-short")).isEqualTo(401);
+    }
+
+    @Test
+    void a_watch_the_api_refuses_leaves_the_key_read_at_start_in_force_and_the_model_serving() throws Exception {
+        api = new FakeSecretsApi("serving", "knllama-secrets", SECOND);
+        api.listAnswers(403);
+        server = TestServer.start(Map.of(
+                "knllama.api.key", FIRST,
+                "knllama.api.key-secret", "knllama-secrets",
+                "kubernetes.client.base-path", api.url(),
+                "kubernetes.client.namespace", "serving"));
+        await(() -> !api.requests().isEmpty());
+
+        assertThat(status(FIRST)).isEqualTo(200);
+        assertThat(status(SECOND)).isEqualTo(401);
+    }
+
+    @Test
+    void without_a_secret_to_watch_the_function_never_calls_the_kubernetes_api() throws Exception {
+        api = new FakeSecretsApi("serving", "knllama-secrets", SECOND);
+        server = TestServer.start(Map.of(
+                "knllama.api.key", FIRST,
+                "kubernetes.client.base-path", api.url(),
+                "kubernetes.client.namespace", "serving"));
+
+        assertThat(status(FIRST)).isEqualTo(200);
+        assertThat(server.context().containsBean(ApiKeySecretWatch.class)).isFalse();
+        assertThat(api.requests()).isEmpty();
+    }
+
+    private int status(String key) {
+        return server.send(HttpRequest.newBuilder(server.uri("/v1/models")).header("Authorization", "Bearer " + key).GET()).status();
+    }
+
+    /** Waits for what the watch does in the background; the limit only keeps a broken build from hanging. */
+    private static void await(BooleanSupplier condition) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("not reached within 20 s");
+            }
+            Thread.sleep(20);
+        }
+    }
+}
