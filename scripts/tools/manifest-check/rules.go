@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -14,7 +15,8 @@ import (
 
 // checkRules enforces what knllama needs beyond what Kubernetes and Knative validate: the couplings
 // between the Service's settings and the function's, which no schema can see.
-func checkRules(s knativeService, configMaps map[string]*corev1.ConfigMap) error {
+func checkRules(s knativeService, r rendered) error {
+	configMaps := r.configMaps
 	var problems []error
 	fail := func(format string, args ...any) { problems = append(problems, fmt.Errorf("  "+format, args...)) }
 
@@ -108,6 +110,19 @@ func checkRules(s knativeService, configMaps map[string]*corev1.ConfigMap) error
 	if eventsOnly && hasKey {
 		fail("an events-only Service must not require KNLLAMA_API_KEY: Knative Eventing's Triggers cannot send it, " +
 			"and Eventing does not retry the 401, so every event would go to the dead-letter sink")
+	}
+
+	// The key's Secret, watched (KNLLAMA_API_KEY_SECRET): it must be the Secret the key comes from, or a rotation
+	// goes unseen, and the pod's service account must be allowed to get, list and watch it, or the watch fails
+	// with 403 in every pod (the key read at start keeps working, so nothing else would show it).
+	if watched, ok := fnEnv[keySecretVariable]; ok {
+		if !hasKey || !strings.HasPrefix(fnEnv["KNLLAMA_API_KEY"], "secret:"+watched+"/") {
+			fail("%s=%s must name the Secret KNLLAMA_API_KEY comes from (%q): a rotated key would go unseen",
+				keySecretVariable, watched, fnEnv["KNLLAMA_API_KEY"])
+		} else if account, missing := missingSecretAccess(r, spec.ServiceAccountName, watched); len(missing) > 0 {
+			fail("service account %q may not %s Secret %q (%s): give it a Role with resourceNames [%s] and a RoleBinding",
+				account, strings.Join(missing, ", "), watched, keySecretVariable, watched)
+		}
 	}
 
 	// The check record (model-cache/README.md): model-cache signs it with KNLLAMA_MODEL_RECORD_KEY and the
@@ -302,4 +317,47 @@ func derefInt(p *int64) int64 {
 		return 0
 	}
 	return *p
+}
+
+const keySecretVariable = "KNLLAMA_API_KEY_SECRET"
+
+// missingSecretAccess says which of get, list and watch on Secret name the rendered RoleBindings do not give
+// the service account (Roles in the same rendering only; an empty account is the namespace's default, whose
+// name it returns).
+func missingSecretAccess(r rendered, account, name string) (string, []string) {
+	if account == "" {
+		account = "default"
+	}
+	granted := map[string]bool{}
+	for _, binding := range r.roleBindings {
+		role, ok := r.roles[binding.RoleRef.Name]
+		if binding.RoleRef.Kind != "Role" || !ok {
+			continue
+		}
+		bound := false
+		for _, subject := range binding.Subjects {
+			bound = bound || (subject.Kind == "ServiceAccount" && subject.Name == account)
+		}
+		if !bound {
+			continue
+		}
+		for _, rule := range role.Rules {
+			if !slices.Contains(rule.APIGroups, "") || !(slices.Contains(rule.Resources, "secrets") || slices.Contains(rule.Resources, "*")) {
+				continue
+			}
+			if len(rule.ResourceNames) > 0 && !slices.Contains(rule.ResourceNames, name) {
+				continue
+			}
+			for _, verb := range rule.Verbs {
+				granted[verb] = true
+			}
+		}
+	}
+	var missing []string
+	for _, verb := range []string{"get", "list", "watch"} {
+		if !granted[verb] && !granted["*"] {
+			missing = append(missing, verb)
+		}
+	}
+	return account, missing
 }

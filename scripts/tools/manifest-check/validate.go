@@ -9,6 +9,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -23,6 +24,9 @@ import (
 	"k8s.io/kubernetes/pkg/apis/networking"
 	_ "k8s.io/kubernetes/pkg/apis/networking/install"
 	networkingvalidation "k8s.io/kubernetes/pkg/apis/networking/validation"
+	"k8s.io/kubernetes/pkg/apis/rbac"
+	_ "k8s.io/kubernetes/pkg/apis/rbac/install"
+	rbacvalidation "k8s.io/kubernetes/pkg/apis/rbac/validation"
 	eventingv1 "knative.dev/eventing/pkg/apis/eventing/v1"
 	"knative.dev/eventing/pkg/apis/feature"
 	sourcesv1 "knative.dev/eventing/pkg/apis/sources/v1"
@@ -53,7 +57,7 @@ func validateFile(featuresPath, renderedPath string) error {
 		return err
 	}
 	var problems []error
-	r := rendered{configMaps: map[string]*corev1.ConfigMap{}}
+	r := rendered{configMaps: map[string]*corev1.ConfigMap{}, roles: map[string]*rbacv1.Role{}}
 	for _, doc := range docs {
 		err := validateDocument(doc, features, &r)
 		if err != nil {
@@ -66,7 +70,7 @@ func validateFile(featuresPath, renderedPath string) error {
 		if !isKnllama(s.svc) {
 			continue // the rules are about the function's Services, not the others (e.g. an event display)
 		}
-		if err := checkRules(s, r.configMaps); err != nil {
+		if err := checkRules(s, r); err != nil {
 			problems = append(problems, fmt.Errorf("serving.knative.dev/v1 Service/%s: knllama rules:\n%w", s.svc.Name, err))
 		} else {
 			fmt.Printf("ok   knllama rules for Service/%s (pod QoS %s)\n", s.svc.Name, s.qos)
@@ -83,9 +87,11 @@ func validateFile(featuresPath, renderedPath string) error {
 
 // rendered is what validation collected from a file for the cross-object checks.
 type rendered struct {
-	configMaps map[string]*corev1.ConfigMap
-	services   []knativeService
-	eventing   []eventingObject
+	configMaps   map[string]*corev1.ConfigMap
+	services     []knativeService
+	eventing     []eventingObject
+	roles        map[string]*rbacv1.Role
+	roleBindings []*rbacv1.RoleBinding
 }
 
 // knativeService is a Service after Knative's defaulting, with the Deployment Knative's revision
@@ -159,6 +165,33 @@ func validateDocument(doc document, features *apiconfig.Features, r *rendered) e
 		var internal networking.NetworkPolicy
 		return kubeErrors(doc, toInternal(&policy, &internal), func() field.ErrorList {
 			return networkingvalidation.ValidateNetworkPolicy(&internal, networkingvalidation.NetworkPolicyValidationOptions{})
+		})
+	case "v1 ServiceAccount":
+		var account corev1.ServiceAccount
+		if err := decodeStrict(doc, &account); err != nil {
+			return err
+		}
+		var internal core.ServiceAccount
+		return kubeErrors(doc, toInternal(&account, &internal), func() field.ErrorList {
+			return corevalidation.ValidateServiceAccount(&internal)
+		})
+	case "rbac.authorization.k8s.io/v1 Role":
+		var role rbacv1.Role
+		if err := decodeStrict(doc, &role); err != nil {
+			return err
+		}
+		r.roles[role.Name] = &role
+		var internal rbac.Role
+		return kubeErrors(doc, toInternal(&role, &internal), func() field.ErrorList { return rbacvalidation.ValidateRole(&internal) })
+	case "rbac.authorization.k8s.io/v1 RoleBinding":
+		var binding rbacv1.RoleBinding
+		if err := decodeStrict(doc, &binding); err != nil {
+			return err
+		}
+		r.roleBindings = append(r.roleBindings, &binding)
+		var internal rbac.RoleBinding
+		return kubeErrors(doc, toInternal(&binding, &internal), func() field.ErrorList {
+			return rbacvalidation.ValidateRoleBinding(&internal)
 		})
 	case "serving.knative.dev/v1 Service":
 		var svc servingv1.Service

@@ -69,15 +69,26 @@ class KnativeManifestsTest {
                 new Defect("check record keys from two Secrets", RECORD_KEY + "        image: knllama/model-cache",
                         RECORD_KEY.replace("name: knllama-secrets", "name: model-cache-secrets") + "        image: knllama/model-cache",
                         "KNLLAMA_MODEL_RECORD_KEY must come from the same Secret key in both containers"),
+                // The API key's Secret, watched: the one the key comes from, readable by the pod's service account.
+                new Defect("a watched Secret other than the key's", "          value: knllama-api-key\n",
+                        "          value: knllama-secrets\n",
+                        "KNLLAMA_API_KEY_SECRET=knllama-secrets must name the Secret KNLLAMA_API_KEY comes from"),
+                new Defect("a service account that may get the key's Secret but not watch it",
+                        "  verbs:\n  - get\n  - list\n  - watch\n", "  verbs:\n  - get\n",
+                        "service account \"knllama\" may not list, watch Secret \"knllama-api-key\""),
+                new Defect("a Service on the namespace's default service account", "      serviceAccountName: knllama\n", "",
+                        "service account \"default\" may not get, list, watch Secret \"knllama-api-key\""),
                 new Defect("a required check record key", API_KEY + RECORD_KEY,
                         API_KEY + RECORD_KEY.replace("              optional: true\n", ""), "KNLLAMA_MODEL_RECORD_KEY must be optional in both containers"));
     }
 
-    /** The function's API key and check-record key entries as the cpu overlay renders them. */
+    /** The function's API key (and its watched Secret) and check-record key entries as the cpu overlay renders them. */
     private static final String API_KEY = """
                           key: KNLLAMA_API_KEY
-                          name: knllama-secrets
+                          name: knllama-api-key
                           optional: true
+                    - name: KNLLAMA_API_KEY_SECRET
+                      value: knllama-api-key
             """;
     private static final String RECORD_KEY = """
                     - name: KNLLAMA_MODEL_RECORD_KEY
