@@ -87,7 +87,9 @@ final class ApiKeySecretWatch implements ApplicationEventListener<ModelLoaded> {
         try {
             namespace = namespace();
             api = client.get();
-        } catch (IOException | RuntimeException e) {
+        } catch (IOException | RuntimeException | LinkageError e) {
+            // LinkageError: a kubeconfig with client certificates needs BouncyCastle, which the build leaves out
+            // (a pod authenticates with its service account's token).
             LOG.warn("Cannot watch Secret '{}' for the API key: no Kubernetes client or namespace ({}). The key read at start stays in force.",
                     secret, e.toString());
             return;

@@ -3,8 +3,11 @@ package io.knllama.kubernetes;
 import io.knllama.testing.TestServer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import java.net.http.HttpRequest;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 import java.util.function.BooleanSupplier;
@@ -59,6 +62,27 @@ class ApiKeySecretWatchTest {
         assertThat(api.requests()).isNotEmpty().allSatisfy(request -> assertThat(request)
                 .startsWith("/api/v1/namespaces/serving/secrets?")
                 .contains("fieldSelector=metadata.name=knllama-secrets"));
+    }
+
+    /**
+     * A pod's credentials, as the client finds them in a pod: the service account's token file and the cluster's CA
+     * certificate. The CA goes through the client's TLS set-up, which must not need a library the build leaves out.
+     */
+    @Test
+    void authenticates_with_the_service_account_token_file_and_takes_the_cluster_ca(@TempDir Path dir) throws Exception {
+        Path token = Files.writeString(dir.resolve("token"), "service-account-token-0123\n");
+        Path ca = Path.of(getClass().getResource("/kubernetes/ca.crt").toURI());
+        api = new FakeSecretsApi("serving", "knllama-secrets", SECOND);
+        server = TestServer.start(Map.of(
+                "knllama.api.key", FIRST,
+                "knllama.api.key-secret", "knllama-secrets",
+                "kubernetes.client.base-path", api.url(),
+                "kubernetes.client.namespace", "serving",
+                "kubernetes.client.token-path", token.toString(),
+                "kubernetes.client.ca-path", ca.toString()));
+
+        await(() -> status(SECOND) == 200);
+        assertThat(api.credentials()).isNotEmpty().allSatisfy(header -> assertThat(header).isEqualTo("Bearer service-account-token-0123"));
     }
 
     @Test

@@ -24,6 +24,7 @@ final class FakeSecretsApi implements AutoCloseable {
 
     private final HttpServer server;
     private final List<String> requests = new CopyOnWriteArrayList<>();
+    private final List<String> credentials = new CopyOnWriteArrayList<>();
     private final BlockingQueue<String> events = new LinkedBlockingQueue<>();
     private final String namespace;
     private final String name;
@@ -59,6 +60,11 @@ final class FakeSecretsApi implements AutoCloseable {
         events.add("{\"type\":\"" + type + "\",\"object\":" + secret(newKey, resourceVersion) + "}\n");
     }
 
+    /** The Authorization header of every request (empty when there was none). */
+    List<String> credentials() {
+        return credentials;
+    }
+
     boolean watched() {
         return requests.stream().anyMatch(r -> r.contains("watch=true"));
     }
@@ -72,6 +78,7 @@ final class FakeSecretsApi implements AutoCloseable {
 
     private void handle(HttpExchange exchange) throws IOException {
         String query = exchange.getRequestURI().getRawQuery();
+        credentials.add(String.valueOf(exchange.getRequestHeaders().getFirst("Authorization")));
         requests.add(exchange.getRequestURI().getPath() + "?" + (query == null ? "" : URLDecoder.decode(query, StandardCharsets.UTF_8)));
         exchange.getResponseHeaders().add("Content-Type", "application/json");
         if (query != null && query.contains("watch=true")) {
