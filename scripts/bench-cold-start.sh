@@ -8,6 +8,11 @@
 #   image           the image's Java runtime and JVM options (read from function/pom.xml's entrypoint), AOT cache and
 #                   pre-extracted native library, from the staged image files
 #   plain, native-lib, c1, aot, aot+native-lib, image-no-mmap   the image's runtime with its start-up measures one by one
+#   image+key-watch the image with an API key and its Secret watched (micronaut-kubernetes' client, started 10 s after
+#                   the model is loaded) through a stand-in for the Kubernetes API (lib/fake_secrets_api.py); memory
+#                   is read once the watch is up
+#   image-baseline  the image settings on another build's staged files (KNLLAMA_COLD_BASELINE_APP: a copy of an earlier
+#                   commit's function/target/image-app), to compare two builds in one run
 #   llama-server    a current llama-server (lib/peers.sh); ready when /health says so
 #   ollama          Ollama, where it builds here; ready when its API answers (it loads the model on the first request)
 set -euo pipefail
@@ -22,6 +27,7 @@ usage: ${0##*/} [-h]
   KNLLAMA_COLD_VARIANTS   comma-separated (default java-jar,image,llama-server,ollama; also plain, native-lib, c1, aot,
                           aot+native-lib, image-no-mmap: the README's breakdown of the image's start-up measures)
   KNLLAMA_COLD_WARMUP     requests after the first token, before memory is read (default 3)
+  KNLLAMA_COLD_BASELINE_APP  the staged image files (an image-app directory) variant image-baseline runs
   KNLLAMA_MODEL_PATH      model (default: ./scripts/fetch-model.sh); KNLLAMA_ENGINE_SLOTS (2), KNLLAMA_ENGINE_THREADS (2),
                           KNLLAMA_MODEL_CONTEXT_SIZE (4096): every variant
   KNLLAMA_POD_MEMORY_LIMIT  the JVM variants size their heap as in a pod with this memory limit (-XX:MaxRAM; default
@@ -48,13 +54,19 @@ base="--enable-native-access=ALL-UNNAMED -XX:+UseSerialGC -XX:MaxRAMPercentage=2
 native="-Dde.kherud.llama.lib.path=$app/native" aot="-XX:AOTCache=function.aot" c1="-XX:TieredStopAtLevel=1"
 declare -A jvm=([plain]="$base" [native-lib]="$base $native" [c1]="$base $c1" [aot]="$base $aot"
   [aot+native-lib]="$base $aot $native" [image]="$(image_jvm_options | tr '\n' ' ')"
-  [image-no-mmap]="$(image_jvm_options | tr '\n' ' ') -Dknllama.model.mmap=false")
+  [image-no-mmap]="$(image_jvm_options | tr '\n' ' ') -Dknllama.model.mmap=false"
+  [image+key-watch]="$(image_jvm_options | tr '\n' ' ')")
+baseline_app="${KNLLAMA_COLD_BASELINE_APP:-}"
+[[ -z "$baseline_app" ]] || jvm[image-baseline]="$(image_jvm_options | tr '\n' ' ' | sed "s|$app/native|$baseline_app/native|g")"
+# Every request carries a key; the servers without one ignore it, image+key-watch requires it.
+api_key="bench-key-0123456789abcdef"
 
 for variant in "${variants[@]}"; do
   case "$variant" in
     java-jar) build_function_if_stale ;;
     llama-server|llama-server-7841fc7) peer_available "$variant" ;;
     ollama) peer_available ollama || variants=("${variants[@]/ollama}") ;;
+    image-baseline) [[ -f "$baseline_app/app/function.jar" ]] || die "image-baseline needs KNLLAMA_COLD_BASELINE_APP (see -h)" ;;
     *) [[ -n "${jvm[$variant]:-}" ]] || die "unknown variant '$variant' (see -h)"
        [[ -f "$app/app/function.aot" && -x "$runtime/bin/java" ]] \
          || die "variant $variant needs the image's staged files: run ./mvnw -pl function -am package -DskipTests first" ;;
@@ -62,8 +74,13 @@ for variant in "${variants[@]}"; do
 done
 read -ra variants <<<"${variants[*]}" # without the skipped ones
 
-server_pid=""
-trap 'stop_peer; PEER_PID="$server_pid" stop_peer' EXIT
+server_pid="" api_pid=""
+trap 'stop_peer; PEER_PID="$server_pid" stop_peer; [[ -z "$api_pid" ]] || kill "$api_pid" 2>/dev/null' EXIT
+if [[ " ${variants[*]} " == *" image+key-watch "* ]]; then
+  api_port="$(free_port)"
+  python3 "$KNLLAMA_ROOT/scripts/lib/fake_secrets_api.py" "$api_port" bench knllama-api-key "$api_key" &
+  api_pid=$!
+fi
 if [[ " ${variants[*]} " == *" ollama "* ]]; then
   start_peer ollama "$(free_port)" "$out/ollama-import.log" # the model into Ollama's store once, before any timing
   stop_peer
@@ -88,8 +105,12 @@ launch() {
       probe="/health/readiness" model_id="$(basename "$KNLLAMA_MODEL_PATH" .gguf)" ;;
     *)
       mapfile -t environment < <(image_environment)
+      [[ "$variant" != image+key-watch ]] || environment+=(KNLLAMA_API_KEY="$api_key" KNLLAMA_API_KEY_SECRET=knllama-api-key
+        KUBERNETES_CLIENT_BASE_PATH="http://127.0.0.1:$api_port" KUBERNETES_CLIENT_NAMESPACE=bench)
+      local dir="$app"
+      [[ "$variant" != image-baseline ]] || dir="$baseline_app"
       # shellcheck disable=SC2086 # a list of JVM options
-      (cd "$app/app" && exec env "${environment[@]}" PORT="$port" MICRONAUT_SERVER_HOST=127.0.0.1 "$runtime/bin/java" ${jvm[$variant]} $(pod_memory_option) -jar function.jar) \
+      (cd "$dir/app" && exec env "${environment[@]}" PORT="$port" MICRONAUT_SERVER_HOST=127.0.0.1 "$runtime/bin/java" ${jvm[$variant]} $(pod_memory_option) -jar function.jar) \
         >"$logfile" 2>&1 &
       probe="/health/readiness" model_id="$(basename "$KNLLAMA_MODEL_PATH" .gguf)" ;;
   esac
@@ -101,7 +122,7 @@ first_token() {
   local line first=""
   while IFS= read -r line; do
     [[ -z "$first" && "$line" == data:* && "$line" =~ \"(content|text)\":\"[^\"] ]] && first="$(now_us)"
-  done < <(curl -sN --max-time 120 "$1/v1/chat/completions" -H 'Content-Type: application/json' \
+  done < <(curl -sN --max-time 120 "$1/v1/chat/completions" -H 'Content-Type: application/json' -H "Authorization: Bearer $api_key" \
     -d "{\"model\":\"$2\",\"messages\":[{\"role\":\"user\",\"content\":\"What is the capital of France?\"}],\"max_tokens\":16,\"temperature\":0,\"stream\":true}")
   echo "$first"
 }
@@ -123,10 +144,16 @@ for ((i = 1; i <= runs; i++)); do
     first="$(first_token "$url" "$model_id")"
     [[ -n "$first" ]] || { tail -n 20 "$logfile" >&2; die "$variant streamed no token; see $logfile"; }
     for ((w = 0; w < warmup; w++)); do
-      curl -fsS -o /dev/null --max-time 120 "$url/v1/chat/completions" -H 'Content-Type: application/json' \
+      curl -fsS -o /dev/null --max-time 120 "$url/v1/chat/completions" -H 'Content-Type: application/json' -H "Authorization: Bearer $api_key" \
         -d "{\"model\":\"$model_id\",\"messages\":[{\"role\":\"user\",\"content\":\"Tell me about the sea, part $w.\"}],\"max_tokens\":64}" \
         || die "$variant: a warm-up request failed; see $logfile"
     done
+    if [[ "$variant" == image+key-watch ]]; then
+      # The watch starts KNLLAMA_API_KEY_SECRET_WATCH_DELAY (10 s) after the model is loaded: memory is read with it up.
+      for ((w = 0; w < 300; w++)); do grep -q "Watching Secret 'bench/knllama-api-key'" "$logfile" && break; sleep 0.1; done
+      grep -q "Watching Secret 'bench/knllama-api-key'" "$logfile" || die "image+key-watch: the watch never started; see $logfile"
+      sleep 1
+    fi
     rss="$(rss_tree_mib "$server_pid")"
     PEER_PID="$server_pid" stop_peer
     server_pid=""

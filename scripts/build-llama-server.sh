@@ -12,12 +12,15 @@ usage() {
 usage: ${0##*/} [-h]
 Prints the path of llama-server from the llama-cpp-python $LLAMA_SERVER_SDIST_VERSION sdist, building it first if needed
 (cmake, a C++ compiler, PyPI). KNLLAMA_CACHE_DIR: cache (default: $KNLLAMA_CACHE_DIR).
+KNLLAMA_LLAMA_SERVER_SDIST: another llama-cpp-python version, e.g. a recent one where the PyPI wheel of a current
+llama-server does not run on this CPU (then pass the printed path as KNLLAMA_LLAMA_SERVER to the benchmarks).
 USAGE
 }
 [[ "${1:-}" == "-h" || "${1:-}" == "--help" ]] && { usage; exit 0; }
 (( $# == 0 )) || { usage; exit 2; }
 
-prefix="$KNLLAMA_CACHE_DIR/tools/llama-server-sdist-$LLAMA_SERVER_SDIST_VERSION"
+version="${KNLLAMA_LLAMA_SERVER_SDIST:-$LLAMA_SERVER_SDIST_VERSION}"
+prefix="$KNLLAMA_CACHE_DIR/tools/llama-server-sdist-$version"
 bin="$prefix/llama-server"
 [[ -x "$bin" ]] && { printf '%s\n' "$bin"; exit 0; }
 for tool in cmake c++ python3; do command -v "$tool" >/dev/null || die "$tool is needed to build llama-server"; done
@@ -27,9 +30,9 @@ flock 8
 [[ -x "$bin" ]] && { printf '%s\n' "$bin"; exit 0; }
 work="$prefix/build"
 rm -rf "$work" && mkdir -p "$work"
-log "fetching the llama-cpp-python $LLAMA_SERVER_SDIST_VERSION sdist from PyPI"
-fetch_llama_cpp_sdist "$LLAMA_SERVER_SDIST_VERSION" "$work" '*/vendor/llama.cpp/*' \
-  || die "PyPI did not serve llama-cpp-python $LLAMA_SERVER_SDIST_VERSION"
+log "fetching the llama-cpp-python $version sdist from PyPI"
+fetch_llama_cpp_sdist "$version" "$work" '*/vendor/llama.cpp/*' \
+  || die "PyPI did not serve llama-cpp-python $version"
 log "building llama-server (GGML_NATIVE off: AVX2, as the binding's library; a few minutes)"
 # Static, so the binary carries its libraries; no libcurl (the model is a local file).
 (cd "$work"/llama_cpp_python-*/vendor/llama.cpp \

@@ -6,6 +6,8 @@ import io.micronaut.core.bind.annotation.Bindable;
 import jakarta.validation.constraints.NotNull;
 import jakarta.validation.constraints.Size;
 
+import java.time.Duration;
+
 /**
  * Access to the APIs.
  *
@@ -17,11 +19,15 @@ import jakarta.validation.constraints.Size;
  * @param keySecret the Secret in the pod's own namespace that {@code KNLLAMA_API_KEY} comes from
  *               ({@code KNLLAMA_API_KEY_SECRET}): when set, the function watches it through the Kubernetes API once the
  *               model is loaded and takes a changed {@code KNLLAMA_API_KEY} in it without a new revision
+ * @param keySecretWatchDelay how long after the model is loaded the watch starts ({@code KNLLAMA_API_KEY_SECRET_WATCH_DELAY},
+ *               default 10 s): starting the Kubernetes client costs a few hundred milliseconds of CPU, which must not
+ *               land on the request that woke the pod; until then the key read at start is in force
  */
 @ConfigurationProperties(ApiProperties.PREFIX)
 public record ApiProperties(@Nullable @Size(min = MINIMUM_KEY_LENGTH, message = "must be at least 16 characters") String key,
                             @Bindable(defaultValue = "all") @NotNull Routes routes,
-                            @Nullable String keySecret) {
+                            @Nullable String keySecret,
+                            @Bindable(defaultValue = "10s") @NotNull Duration keySecretWatchDelay) {
     public static final String PREFIX = "knllama.api";
     /** A shorter key is refused, at start and when a rotated one arrives. */
     public static final int MINIMUM_KEY_LENGTH = 16;

@@ -12,7 +12,6 @@ import io.kubernetes.client.openapi.models.V1Secret;
 import io.kubernetes.client.openapi.models.V1SecretList;
 import io.micronaut.context.BeanProvider;
 import io.micronaut.context.annotation.Requires;
-import io.micronaut.context.annotation.Value;
 import io.micronaut.context.event.ApplicationEventListener;
 import io.micronaut.kubernetes.client.ApiClientConfiguration;
 import io.micronaut.kubernetes.client.DefaultNamespaceResolver;
@@ -32,14 +31,16 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Watches the Secret that {@code KNLLAMA_API_KEY} comes from ({@code KNLLAMA_API_KEY_SECRET}) and makes a changed
  * key the one in force, so a key rotates without a new revision (an environment variable from a Secret is read
  * once, when the container starts).
  *
- * <p>Started when the model is loaded, never before: the Kubernetes client (its HTTP stack, its models) stays off
- * the path to the first token. It watches one Secret by name ({@code fieldSelector=metadata.name=…}), so the
+ * <p>Started {@code KNLLAMA_API_KEY_SECRET_WATCH_DELAY} after the model is loaded, never before: the Kubernetes
+ * client (its HTTP stack, its models) stays off the path to the first token. It watches one Secret by name ({@code fieldSelector=metadata.name=…}), so the
  * service account needs {@code get}, {@code list} and {@code watch} on that Secret alone ({@code resourceNames}),
  * not on every Secret in the namespace. Until the watch is up, and whenever the API cannot be reached, the key read
  * at start (or the last one seen) stays in force.
@@ -58,24 +59,30 @@ final class ApiKeySecretWatch implements ApplicationEventListener<ModelLoaded> {
     private final String secret;
     private final BeanProvider<ApiClient> client;
     private final BeanProvider<ApiClientConfiguration> configuration;
+    private final Duration delay;
+    private final ScheduledExecutorService starter = Executors.newSingleThreadScheduledExecutor(
+            Thread.ofPlatform().name("kubernetes-watch-start").daemon().factory());
+    /** The informer's: it keeps a thread each for its list-and-watch loop, its queue and its handlers. */
     private final ExecutorService threads = Executors.newCachedThreadPool(
             Thread.ofPlatform().name("kubernetes-watch-", 0).daemon().factory());
     private SharedInformerFactory informers;
     private volatile boolean stopping;
     private String lastFailure;
 
-    ApiKeySecretWatch(ApiKeys keys, @Value("${" + ApiProperties.PREFIX + ".key-secret}") String secret,
+    ApiKeySecretWatch(ApiKeys keys, ApiProperties properties,
                       BeanProvider<ApiClient> client, BeanProvider<ApiClientConfiguration> configuration) {
         this.keys = keys;
-        this.secret = secret;
+        this.secret = properties.keySecret();
+        this.delay = properties.keySecretWatchDelay();
         this.client = client;
         this.configuration = configuration;
     }
 
     @Override
     public void onApplicationEvent(ModelLoaded event) {
-        // Not on the loader's thread: creating the client loads a few thousand classes.
-        threads.execute(this::start);
+        // Not on the loader's thread, and not at once: creating the client loads a few thousand classes, a few
+        // hundred milliseconds of CPU that would otherwise slow the first request of a pod scaled from zero.
+        starter.schedule(this::start, delay.toMillis(), TimeUnit.MILLISECONDS);
     }
 
     private synchronized void start() {
@@ -172,6 +179,7 @@ final class ApiKeySecretWatch implements ApplicationEventListener<ModelLoaded> {
         if (informers != null) {
             informers.stopAllRegisteredInformers(true);
         }
+        starter.shutdownNow();
         threads.shutdownNow();
     }
 }

@@ -27,6 +27,7 @@ class ApiKeySecretWatchTest {
         server = TestServer.start(Map.of(
                 "knllama.api.key", FIRST,
                 "knllama.api.key-secret", "knllama-secrets",
+                "knllama.api.key-secret-watch-delay", "0s",
                 "kubernetes.client.base-path", api.url(),
                 "kubernetes.client.namespace", "serving"));
     }
@@ -76,6 +77,7 @@ class ApiKeySecretWatchTest {
         server = TestServer.start(Map.of(
                 "knllama.api.key", FIRST,
                 "knllama.api.key-secret", "knllama-secrets",
+                "knllama.api.key-secret-watch-delay", "0s",
                 "kubernetes.client.base-path", api.url(),
                 "kubernetes.client.namespace", "serving",
                 "kubernetes.client.token-path", token.toString(),
@@ -117,12 +119,30 @@ class ApiKeySecretWatchTest {
         server = TestServer.start(Map.of(
                 "knllama.api.key", FIRST,
                 "knllama.api.key-secret", "knllama-secrets",
+                "knllama.api.key-secret-watch-delay", "0s",
                 "kubernetes.client.base-path", api.url(),
                 "kubernetes.client.namespace", "serving"));
         await(() -> !api.requests().isEmpty());
 
         assertThat(status(FIRST)).isEqualTo(200);
         assertThat(status(SECOND)).isEqualTo(401);
+    }
+
+    @Test
+    void the_watch_waits_its_delay_after_the_model_is_loaded_so_the_first_requests_do_not_pay_for_it() throws Exception {
+        api = new FakeSecretsApi("serving", "knllama-secrets", SECOND);
+        server = TestServer.start(Map.of(
+                "knllama.api.key", FIRST,
+                "knllama.api.key-secret", "knllama-secrets",
+                "knllama.api.key-secret-watch-delay", "1h",
+                "kubernetes.client.base-path", api.url(),
+                "kubernetes.client.namespace", "serving"));
+
+        assertThat(status(FIRST)).isEqualTo(200);
+        // Started at once, the watch would have listed the Secret within this time (milliseconds in the tests above).
+        Thread.sleep(2000);
+        assertThat(api.requests()).isEmpty();
+        assertThat(status(FIRST)).isEqualTo(200);
     }
 
     @Test
