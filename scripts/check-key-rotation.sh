@@ -41,19 +41,17 @@ trap cleanup EXIT
 secret() { kc -n "$ns" create secret generic "$1" --from-literal="$2=$3" --dry-run=client -o yaml | kc -n "$ns" apply -f - >/dev/null; }
 
 kc create namespace "$ns" >/dev/null
-# The service account, Role and RoleBinding exactly as the local overlay renders them.
-kc kustomize "$KNLLAMA_ROOT/knative/overlays/local" | python3 -c '
-import sys, yaml
-docs = [d for d in yaml.safe_load_all(sys.stdin) if d and d["kind"] in ("ServiceAccount", "Role", "RoleBinding")]
-print(yaml.safe_dump_all(docs))' | kc -n "$ns" apply -f - >/dev/null
+# The service account, Role and RoleBinding as the manifests ship them (the overlays render the base's file unchanged).
+kc -n "$ns" apply -f "$KNLLAMA_ROOT/knative/base/200-api-key-watch.yaml" >/dev/null
 first="rotation-first-$RANDOM-0123456789" second="rotation-second-$RANDOM-0123456789"
 secret knllama-api-key KNLLAMA_API_KEY "$first"
 secret knllama-secrets HF_TOKEN "hf_not-for-the-function"
 kc -n "$ns" create token knllama --duration 1h > "$work/token"
-log "namespace $ns: service account knllama, its Role and RoleBinding from knative/overlays/local, two Secrets"
+log "namespace $ns: service account knllama, its Role and RoleBinding from knative/base/200-api-key-watch.yaml, two Secrets"
 
 # 1. What the account may read.
-as_function() { kubectl --server "$(kc config view -o jsonpath='{.clusters[0].cluster.server}')" \
+# --kubeconfig /dev/null: the token alone, never a client certificate from a kubeconfig kubectl would otherwise read.
+as_function() { kubectl --kubeconfig /dev/null --server "$(kc config view -o jsonpath='{.clusters[0].cluster.server}')" \
   --certificate-authority "$CLUSTER_DIR/pki/ca.crt" --token "$(cat "$work/token")" -n "$ns" "$@"; }
 as_function get secret knllama-api-key -o name >/dev/null || die "1: the service account cannot get knllama-api-key"
 for forbidden in "get secret knllama-secrets" "get secrets" "get secrets --field-selector metadata.name=knllama-secrets"; do
@@ -63,7 +61,9 @@ for forbidden in "get secret knllama-secrets" "get secrets" "get secrets --field
 done
 log "1. ok: the service account gets knllama-api-key; 'get secret knllama-secrets', 'get secrets' are Forbidden"
 
-# 2. The function, authenticated as the account.
+# 2. The function, authenticated as the account (built first, so the wait below is the start alone).
+export JAVA_HOME="${JAVA_HOME_25:-$(find_java_home)}"
+build_function_if_stale
 port="$(free_port)"
 KNLLAMA_API_KEY="$first" KNLLAMA_API_KEY_SECRET=knllama-api-key KNLLAMA_API_KEY_SECRET_WATCH_DELAY=0s \
   KUBERNETES_CLIENT_BASE_PATH="$(kc config view -o jsonpath='{.clusters[0].cluster.server}')" \
@@ -73,7 +73,11 @@ KNLLAMA_API_KEY="$first" KNLLAMA_API_KEY_SECRET=knllama-api-key KNLLAMA_API_KEY_
 server_pid=$!
 url="http://127.0.0.1:$port"
 status() { curl -s -o /dev/null -w '%{http_code}' "$url/v1/models" -H "Authorization: Bearer $1"; }
-for ((i = 0; i < 900; i++)); do grep -qs "Watching Secret '$ns/knllama-api-key'" "$work/function.log" && break; sleep 0.2; done
+for ((i = 0; i < 900; i++)); do
+  grep -qs "Watching Secret '$ns/knllama-api-key'" "$work/function.log" && break
+  kill -0 "$server_pid" 2>/dev/null || { tail -20 "$work/function.log" >&2; die "2: the function exited"; }
+  sleep 0.2
+done
 grep -q "Watching Secret '$ns/knllama-api-key'" "$work/function.log" || { tail -20 "$work/function.log" >&2; die "2: the watch did not start"; }
 sleep 2
 if grep -q "Cannot watch" "$work/function.log"; then grep "Cannot watch" "$work/function.log" >&2; die "2: the watch failed"; fi
@@ -93,9 +97,9 @@ log "3. ok: the rotated key is accepted $taken_ms ms after kubectl apply began, 
 
 # 4. Deletion.
 kc -n "$ns" delete secret knllama-api-key >/dev/null
-sleep 2
+for ((i = 0; i < 100; i++)); do grep -q "was deleted: the API key in force stays" "$work/function.log" && break; sleep 0.1; done
+grep -q "was deleted: the API key in force stays" "$work/function.log" || die "4: the deletion was not seen within 10 s"
 [[ "$(status "$second")" == 200 ]] || die "4: deleting the Secret changed the key in force"
-grep -q "was deleted: the API key in force stays" "$work/function.log" || die "4: the deletion was not logged"
 log "4. ok: after the Secret's deletion the key in force stays (logged)"
 log "the function's log about the key and its watch:"
 grep -E "Watching Secret|API key|Cannot watch|was deleted" "$work/function.log" | sed 's/^/    /' >&2

@@ -116,12 +116,16 @@ func checkRules(s knativeService, r rendered) error {
 	// goes unseen, and the pod's service account must be allowed to get, list and watch it, or the watch fails
 	// with 403 in every pod (the key read at start keeps working, so nothing else would show it).
 	if watched, ok := fnEnv[keySecretVariable]; ok {
-		if !hasKey || !strings.HasPrefix(fnEnv["KNLLAMA_API_KEY"], "secret:"+watched+"/") {
-			fail("%s=%s must name the Secret KNLLAMA_API_KEY comes from (%q): a rotated key would go unseen",
+		// The function reads the entry KNLLAMA_API_KEY of the watched Secret (ApiKeySecretWatch.DATA_KEY).
+		if ref := strings.TrimSuffix(fnEnv["KNLLAMA_API_KEY"], "?optional"); !hasKey || ref != "secret:"+watched+"/KNLLAMA_API_KEY" {
+			fail("%s=%s must name the Secret whose entry KNLLAMA_API_KEY the key comes from (%q): a rotated key would go unseen",
 				keySecretVariable, watched, fnEnv["KNLLAMA_API_KEY"])
-		} else if account, missing := missingSecretAccess(r, spec.ServiceAccountName, watched); len(missing) > 0 {
+		} else if account, missing, excess := secretAccess(r, spec.ServiceAccountName, watched); len(missing) > 0 {
 			fail("service account %q may not %s Secret %q (%s): give it a Role with resourceNames [%s] and a RoleBinding",
 				account, strings.Join(missing, ", "), watched, keySecretVariable, watched)
+		} else if excess != "" {
+			fail("service account %q may read Secrets other than %q (%s): a rule on secrets must name exactly that one "+
+				"in resourceNames, since the pod's token can be read by everything in it", account, watched, excess)
 		}
 	}
 
@@ -321,14 +325,16 @@ func derefInt(p *int64) int64 {
 
 const keySecretVariable = "KNLLAMA_API_KEY_SECRET"
 
-// missingSecretAccess says which of get, list and watch on Secret name the rendered RoleBindings do not give
-// the service account (Roles in the same rendering only; an empty account is the namespace's default, whose
-// name it returns).
-func missingSecretAccess(r rendered, account, name string) (string, []string) {
+// secretAccess says, for the service account (empty: the namespace's default, whose name it returns), which of
+// get, list and watch on Secret name the rendered RoleBindings do not give it, and the first rule bound to it that
+// reaches Secrets other than name. Roles and RoleBindings of the same rendering only, all in one namespace; a
+// RoleBinding to a ClusterRole counts as granting nothing (the manifests ship none).
+func secretAccess(r rendered, account, name string) (string, []string, string) {
 	if account == "" {
 		account = "default"
 	}
 	granted := map[string]bool{}
+	excess := ""
 	for _, binding := range r.roleBindings {
 		role, ok := r.roles[binding.RoleRef.Name]
 		if binding.RoleRef.Kind != "Role" || !ok {
@@ -336,17 +342,24 @@ func missingSecretAccess(r rendered, account, name string) (string, []string) {
 		}
 		bound := false
 		for _, subject := range binding.Subjects {
-			bound = bound || (subject.Kind == "ServiceAccount" && subject.Name == account)
+			bound = bound || (subject.Kind == "ServiceAccount" && subject.Name == account &&
+				(subject.Namespace == "" || subject.Namespace == binding.Namespace))
 		}
 		if !bound {
 			continue
 		}
-		for _, rule := range role.Rules {
-			if !slices.Contains(rule.APIGroups, "") || !(slices.Contains(rule.Resources, "secrets") || slices.Contains(rule.Resources, "*")) {
+		for i, rule := range role.Rules {
+			coreGroup := slices.Contains(rule.APIGroups, "") || slices.Contains(rule.APIGroups, "*")
+			if !coreGroup || !(slices.Contains(rule.Resources, "secrets") || slices.Contains(rule.Resources, "*")) {
 				continue
 			}
-			if len(rule.ResourceNames) > 0 && !slices.Contains(rule.ResourceNames, name) {
-				continue
+			if !slices.Equal(rule.ResourceNames, []string{name}) {
+				if excess == "" {
+					excess = fmt.Sprintf("Role %s, rule %d: resourceNames %v", role.Name, i, rule.ResourceNames)
+				}
+				if len(rule.ResourceNames) > 0 && !slices.Contains(rule.ResourceNames, name) {
+					continue
+				}
 			}
 			for _, verb := range rule.Verbs {
 				granted[verb] = true
@@ -359,5 +372,5 @@ func missingSecretAccess(r rendered, account, name string) (string, []string) {
 			missing = append(missing, verb)
 		}
 	}
-	return account, missing
+	return account, missing, excess
 }

@@ -25,7 +25,9 @@ public final class ApiKeys {
     private final AtomicReference<byte[]> current;
 
     ApiKeys(ApiProperties properties) {
-        this.current = new AtomicReference<>(properties.key().getBytes(StandardCharsets.UTF_8));
+        // Stripped as a rotated key is, and as the filter strips the presented one: a Secret written from a file
+        // often ends in a newline, which the environment variable keeps.
+        this.current = new AtomicReference<>(properties.key().strip().getBytes(StandardCharsets.UTF_8));
     }
 
     /** Whether {@code presented} is the key in force, in constant time: the comparison must not reveal how much of a guess was right. */

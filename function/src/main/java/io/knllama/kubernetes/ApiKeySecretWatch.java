@@ -67,7 +67,7 @@ final class ApiKeySecretWatch implements ApplicationEventListener<ModelLoaded> {
             Thread.ofPlatform().name("kubernetes-watch-", 0).daemon().factory());
     private SharedInformerFactory informers;
     private volatile boolean stopping;
-    private String lastFailure;
+    private volatile String lastFailure;
 
     ApiKeySecretWatch(ApiKeys keys, ApiProperties properties,
                       BeanProvider<ApiClient> client, BeanProvider<ApiClientConfiguration> configuration) {
@@ -89,19 +89,19 @@ final class ApiKeySecretWatch implements ApplicationEventListener<ModelLoaded> {
         if (informers != null || stopping) {
             return;
         }
-        String namespace;
-        ApiClient api;
         try {
-            namespace = namespace();
-            api = client.get();
+            watch(namespace(), client.get());
         } catch (IOException | RuntimeException | LinkageError e) {
             // LinkageError: a kubeconfig with client certificates needs BouncyCastle, which the build leaves out
             // (a pod authenticates with its service account's token).
-            LOG.warn("Cannot watch Secret '{}' for the API key: no Kubernetes client or namespace ({}). The key read at start stays in force.",
-                    secret, e.toString());
-            return;
+            LOG.warn("Cannot watch Secret '{}' for the API key ({}). The key read at start stays in force.", secret, e.toString());
         }
-        // A watch is a response that stays open for minutes: no read timeout (the informer sets the watch's own).
+    }
+
+    private void watch(String namespace, ApiClient api) {
+        // A watch is a response that stays open for minutes. The informer refuses a client with a read timeout and
+        // bounds each watch itself (a client-side timeout of 5 to 10 minutes), so a connection that dies silently (a
+        // vanished peer, a dropped NAT entry) is replaced within 10 minutes.
         // Without micronaut-kubernetes' request logger, which logs the watch that stop() interrupts as an ERROR.
         OkHttpClient.Builder http = api.getHttpClient().newBuilder().readTimeout(Duration.ZERO);
         http.interceptors().removeIf(OkHttpClientLogging.class::isInstance);
@@ -148,13 +148,18 @@ final class ApiKeySecretWatch implements ApplicationEventListener<ModelLoaded> {
                 : Files.readString(Path.of(DefaultNamespaceResolver.NAMESPACE_PATH), StandardCharsets.UTF_8).strip();
     }
 
+    /** Never throws: the informer's handler thread reports a handler's exception only through a logger kept quiet. */
     private void take(V1Secret found) {
-        lastFailure = null;
-        Map<String, byte[]> data = found.getData();
-        byte[] value = data == null ? null : data.get(DATA_KEY);
-        String source = "Secret '%s/%s' (resourceVersion %s)".formatted(
-                found.getMetadata().getNamespace(), secret, found.getMetadata().getResourceVersion());
-        keys.replace(value == null ? null : new String(value, StandardCharsets.UTF_8), source);
+        try {
+            lastFailure = null;
+            Map<String, byte[]> data = found.getData();
+            byte[] value = data == null ? null : data.get(DATA_KEY);
+            String source = "Secret '%s/%s' (resourceVersion %s)".formatted(
+                    found.getMetadata().getNamespace(), secret, found.getMetadata().getResourceVersion());
+            keys.replace(value == null ? null : new String(value, StandardCharsets.UTF_8), source);
+        } catch (RuntimeException e) {
+            LOG.warn("Cannot read the API key from Secret '{}' ({}); the key in force stays.", secret, e.toString());
+        }
     }
 
     /** The informer retries on its own; say what went wrong once per kind of failure, not once a second. */
