@@ -105,7 +105,7 @@ launch() {
       probe="/health/readiness" model_id="$(basename "$KNLLAMA_MODEL_PATH" .gguf)" ;;
     *)
       mapfile -t environment < <(image_environment)
-      [[ "$variant" != image+key-watch ]] || environment+=(KNLLAMA_API_KEY="$api_key" KNLLAMA_API_KEY_SECRET=knllama-api-key
+      [[ "$variant" != image+key-watch ]] || environment+=(KNLLAMA_API_KEY="$api_key" KNLLAMA_API_WATCHED_SECRET=knllama-api-key
         KUBERNETES_CLIENT_BASE_PATH="http://127.0.0.1:$api_port" KUBERNETES_CLIENT_NAMESPACE=bench)
       local dir="$app"
       [[ "$variant" != image-baseline ]] || dir="$baseline_app"
@@ -149,7 +149,7 @@ for ((i = 1; i <= runs; i++)); do
         || die "$variant: a warm-up request failed; see $logfile"
     done
     if [[ "$variant" == image+key-watch ]]; then
-      # The watch starts KNLLAMA_API_KEY_SECRET_WATCH_DELAY (10 s) after the model is loaded: memory is read with it up.
+      # The watch starts KNLLAMA_API_WATCH_DELAY (10 s) after the model is loaded: memory is read with it up.
       for ((w = 0; w < 300; w++)); do grep -q "Watching Secret 'bench/knllama-api-key'" "$logfile" && break; sleep 0.1; done
       grep -q "Watching Secret 'bench/knllama-api-key'" "$logfile" || die "image+key-watch: the watch never started; see $logfile"
       sleep 1

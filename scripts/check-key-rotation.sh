@@ -65,7 +65,7 @@ log "1. ok: the service account gets knllama-api-key; 'get secret knllama-secret
 export JAVA_HOME="${JAVA_HOME_25:-$(find_java_home)}"
 build_function_if_stale
 port="$(free_port)"
-KNLLAMA_API_KEY="$first" KNLLAMA_API_KEY_SECRET=knllama-api-key KNLLAMA_API_KEY_SECRET_WATCH_DELAY=0s \
+KNLLAMA_API_KEY="$first" KNLLAMA_API_WATCHED_SECRET=knllama-api-key KNLLAMA_API_WATCH_DELAY=0s \
   KUBERNETES_CLIENT_BASE_PATH="$(kc config view -o jsonpath='{.clusters[0].cluster.server}')" \
   KUBERNETES_CLIENT_CA_PATH="$CLUSTER_DIR/pki/ca.crt" KUBERNETES_CLIENT_TOKEN_PATH="$work/token" \
   KUBERNETES_CLIENT_NAMESPACE="$ns" PORT="$port" MICRONAUT_SERVER_HOST=127.0.0.1 \

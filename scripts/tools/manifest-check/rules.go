@@ -112,17 +112,17 @@ func checkRules(s knativeService, r rendered) error {
 			"and Eventing does not retry the 401, so every event would go to the dead-letter sink")
 	}
 
-	// The key's Secret, watched (KNLLAMA_API_KEY_SECRET): it must be the Secret the key comes from, or a rotation
+	// The key's Secret, watched (KNLLAMA_API_WATCHED_SECRET): it must be the Secret the key comes from, or a rotation
 	// goes unseen, and the pod's service account must be allowed to get, list and watch it, or the watch fails
 	// with 403 in every pod (the key read at start keeps working, so nothing else would show it).
-	if watched, ok := fnEnv[keySecretVariable]; ok {
+	if watched, ok := fnEnv[watchedSecretVariable]; ok {
 		// The function reads the entry KNLLAMA_API_KEY of the watched Secret (ApiKeySecretWatch.DATA_KEY).
 		if ref := strings.TrimSuffix(fnEnv["KNLLAMA_API_KEY"], "?optional"); !hasKey || ref != "secret:"+watched+"/KNLLAMA_API_KEY" {
 			fail("%s=%s must name the Secret whose entry KNLLAMA_API_KEY the key comes from (%q): a rotated key would go unseen",
-				keySecretVariable, watched, fnEnv["KNLLAMA_API_KEY"])
+				watchedSecretVariable, watched, fnEnv["KNLLAMA_API_KEY"])
 		} else if account, missing, excess := secretAccess(r, spec.ServiceAccountName, watched); len(missing) > 0 {
 			fail("service account %q may not %s Secret %q (%s): give it a Role with resourceNames [%s] and a RoleBinding",
-				account, strings.Join(missing, ", "), watched, keySecretVariable, watched)
+				account, strings.Join(missing, ", "), watched, watchedSecretVariable, watched)
 		} else if excess != "" {
 			fail("service account %q may read Secrets other than %q (%s): a rule on secrets must name exactly that one "+
 				"in resourceNames, since the pod's token can be read by everything in it", account, watched, excess)
@@ -323,7 +323,7 @@ func derefInt(p *int64) int64 {
 	return *p
 }
 
-const keySecretVariable = "KNLLAMA_API_KEY_SECRET"
+const watchedSecretVariable = "KNLLAMA_API_WATCHED_SECRET"
 
 // secretAccess says, for the service account (empty: the namespace's default, whose name it returns), which of
 // get, list and watch on Secret name the rendered RoleBindings do not give it, and the first rule bound to it that

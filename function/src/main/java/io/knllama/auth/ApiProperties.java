@@ -16,18 +16,18 @@ import java.time.Duration;
  * @param routes which routes this instance serves ({@code KNLLAMA_API_ROUTES}): {@code all}, or {@code events} for
  *               an instance that only takes events (the cluster-local Service Knative Eventing's Triggers deliver
  *               to, which cannot present a key): there every other route answers 404
- * @param keySecret the Secret in the pod's own namespace that {@code KNLLAMA_API_KEY} comes from
- *               ({@code KNLLAMA_API_KEY_SECRET}): when set, the function watches it through the Kubernetes API once the
+ * @param watchedSecret the Secret in the pod's own namespace that {@code KNLLAMA_API_KEY} comes from
+ *               ({@code KNLLAMA_API_WATCHED_SECRET}): when set, the function watches it through the Kubernetes API once the
  *               model is loaded and takes a changed {@code KNLLAMA_API_KEY} in it without a new revision
- * @param keySecretWatchDelay how long after the model is loaded the watch starts ({@code KNLLAMA_API_KEY_SECRET_WATCH_DELAY},
+ * @param watchDelay how long after the model is loaded the watch starts ({@code KNLLAMA_API_WATCH_DELAY},
  *               default 10 s): starting the Kubernetes client costs a few hundred milliseconds of CPU, which must not
  *               land on the request that woke the pod; until then the key read at start is in force
  */
 @ConfigurationProperties(ApiProperties.PREFIX)
 public record ApiProperties(@Nullable @Size(min = MINIMUM_KEY_LENGTH, message = "must be at least 16 characters") String key,
                             @Bindable(defaultValue = "all") @NotNull Routes routes,
-                            @Nullable String keySecret,
-                            @Bindable(defaultValue = "10s") @NotNull Duration keySecretWatchDelay) {
+                            @Nullable String watchedSecret,
+                            @Bindable(defaultValue = "10s") @NotNull Duration watchDelay) {
     public static final String PREFIX = "knllama.api";
     /** A shorter key is refused, at start and when a rotated one arrives. */
     public static final int MINIMUM_KEY_LENGTH = 16;
@@ -43,6 +43,6 @@ public record ApiProperties(@Nullable @Size(min = MINIMUM_KEY_LENGTH, message = 
     /** Says whether a key is set, never the key: Micronaut logs configuration beans at DEBUG. */
     @Override
     public String toString() {
-        return "ApiProperties[key=" + (key == null ? "unset" : "(set, redacted)") + ", routes=" + routes + ", keySecret=" + keySecret + "]";
+        return "ApiProperties[key=" + (key == null ? "unset" : "(set, redacted)") + ", routes=" + routes + ", watchedSecret=" + watchedSecret + "]";
     }
 }

@@ -35,18 +35,18 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Watches the Secret that {@code KNLLAMA_API_KEY} comes from ({@code KNLLAMA_API_KEY_SECRET}) and makes a changed
+ * Watches the Secret that {@code KNLLAMA_API_KEY} comes from ({@code KNLLAMA_API_WATCHED_SECRET}) and makes a changed
  * key the one in force, so a key rotates without a new revision (an environment variable from a Secret is read
  * once, when the container starts).
  *
- * <p>Started {@code KNLLAMA_API_KEY_SECRET_WATCH_DELAY} after the model is loaded, never before: the Kubernetes
+ * <p>Started {@code KNLLAMA_API_WATCH_DELAY} after the model is loaded, never before: the Kubernetes
  * client (its HTTP stack, its models) stays off the path to the first token. It watches one Secret by name ({@code fieldSelector=metadata.name=…}), so the
  * service account needs {@code get}, {@code list} and {@code watch} on that Secret alone ({@code resourceNames}),
  * not on every Secret in the namespace. Until the watch is up, and whenever the API cannot be reached, the key read
  * at start (or the last one seen) stays in force.
  */
 @Singleton
-@Requires(property = ApiProperties.PREFIX + ".key-secret")
+@Requires(property = ApiProperties.PREFIX + ".watched-secret")
 @Requires(beans = ApiKeys.class)
 final class ApiKeySecretWatch implements ApplicationEventListener<ModelLoaded> {
 
@@ -72,8 +72,8 @@ final class ApiKeySecretWatch implements ApplicationEventListener<ModelLoaded> {
     ApiKeySecretWatch(ApiKeys keys, ApiProperties properties,
                       BeanProvider<ApiClient> client, BeanProvider<ApiClientConfiguration> configuration) {
         this.keys = keys;
-        this.secret = properties.keySecret();
-        this.delay = properties.keySecretWatchDelay();
+        this.secret = properties.watchedSecret();
+        this.delay = properties.watchDelay();
         this.client = client;
         this.configuration = configuration;
     }

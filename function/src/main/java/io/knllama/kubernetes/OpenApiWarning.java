@@ -14,7 +14,7 @@ import org.slf4j.LoggerFactory;
  * pod that requires no key, and nothing else would show it.
  */
 @Singleton
-@Requires(property = ApiProperties.PREFIX + ".key-secret")
+@Requires(property = ApiProperties.PREFIX + ".watched-secret")
 @Requires(missingProperty = ApiProperties.PREFIX + ".key")
 final class OpenApiWarning implements ApplicationEventListener<ModelLoaded> {
 
@@ -23,12 +23,12 @@ final class OpenApiWarning implements ApplicationEventListener<ModelLoaded> {
     private final String secret;
 
     OpenApiWarning(ApiProperties properties) {
-        this.secret = properties.keySecret();
+        this.secret = properties.watchedSecret();
     }
 
     @Override
     public void onApplicationEvent(ModelLoaded event) {
-        LOG.error("The API is OPEN: KNLLAMA_API_KEY_SECRET names Secret '{}', but this pod started without {} (the Secret "
+        LOG.error("The API is OPEN: KNLLAMA_API_WATCHED_SECRET names Secret '{}', but this pod started without {} (the Secret "
                 + "or its entry was missing). Create it and roll a new revision; a key added later is not picked up "
                 + "by this pod.", secret, ApiKeySecretWatch.DATA_KEY);
     }

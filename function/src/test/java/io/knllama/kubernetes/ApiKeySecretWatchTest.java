@@ -26,8 +26,8 @@ class ApiKeySecretWatchTest {
         api = new FakeSecretsApi("serving", "knllama-secrets", keyInSecret);
         server = TestServer.start(Map.of(
                 "knllama.api.key", FIRST,
-                "knllama.api.key-secret", "knllama-secrets",
-                "knllama.api.key-secret-watch-delay", "0s",
+                "knllama.api.watched-secret", "knllama-secrets",
+                "knllama.api.watch-delay", "0s",
                 "kubernetes.client.base-path", api.url(),
                 "kubernetes.client.namespace", "serving"));
     }
@@ -77,8 +77,8 @@ class ApiKeySecretWatchTest {
         api = new FakeSecretsApi("serving", "knllama-secrets", SECOND);
         server = TestServer.start(Map.of(
                 "knllama.api.key", FIRST,
-                "knllama.api.key-secret", "knllama-secrets",
-                "knllama.api.key-secret-watch-delay", "0s",
+                "knllama.api.watched-secret", "knllama-secrets",
+                "knllama.api.watch-delay", "0s",
                 "kubernetes.client.base-path", api.url(),
                 "kubernetes.client.namespace", "serving",
                 "kubernetes.client.token-path", token.toString(),
@@ -118,8 +118,8 @@ class ApiKeySecretWatchTest {
         api.listAnswers(403);
         server = TestServer.start(Map.of(
                 "knllama.api.key", FIRST,
-                "knllama.api.key-secret", "knllama-secrets",
-                "knllama.api.key-secret-watch-delay", "0s",
+                "knllama.api.watched-secret", "knllama-secrets",
+                "knllama.api.watch-delay", "0s",
                 "kubernetes.client.base-path", api.url(),
                 "kubernetes.client.namespace", "serving"));
         await(() -> !api.requests().isEmpty());
@@ -137,8 +137,8 @@ class ApiKeySecretWatchTest {
         api = new FakeSecretsApi("serving", "knllama-secrets", SECOND);
         server = TestServer.start(Map.of(
                 "knllama.api.key", FIRST,
-                "knllama.api.key-secret", "knllama-secrets",
-                "knllama.api.key-secret-watch-delay", "1h",
+                "knllama.api.watched-secret", "knllama-secrets",
+                "knllama.api.watch-delay", "1h",
                 "kubernetes.client.base-path", api.url(),
                 "kubernetes.client.namespace", "serving"));
 
@@ -153,8 +153,8 @@ class ApiKeySecretWatchTest {
     void a_pod_told_its_key_secret_but_given_no_key_serves_an_open_api_and_says_so_without_calling_the_api() throws Exception {
         api = new FakeSecretsApi("serving", "knllama-secrets", SECOND);
         server = TestServer.start(Map.of(
-                "knllama.api.key-secret", "knllama-secrets",
-                "knllama.api.key-secret-watch-delay", "0s",
+                "knllama.api.watched-secret", "knllama-secrets",
+                "knllama.api.watch-delay", "0s",
                 "kubernetes.client.base-path", api.url(),
                 "kubernetes.client.namespace", "serving"));
 

@@ -72,7 +72,7 @@ class KnativeManifestsTest {
                 // The API key's Secret, watched: the one the key comes from, readable by the pod's service account.
                 new Defect("a watched Secret other than the key's", "          value: knllama-api-key\n",
                         "          value: knllama-secrets\n",
-                        "KNLLAMA_API_KEY_SECRET=knllama-secrets must name the Secret whose entry KNLLAMA_API_KEY the key comes from"),
+                        "KNLLAMA_API_WATCHED_SECRET=knllama-secrets must name the Secret whose entry KNLLAMA_API_KEY the key comes from"),
                 new Defect("a service account that may get the key's Secret but not watch it",
                         "  verbs:\n  - get\n  - list\n  - watch\n", "  verbs:\n  - get\n",
                         "service account \"knllama\" may not list, watch Secret \"knllama-api-key\""),
@@ -81,7 +81,7 @@ class KnativeManifestsTest {
                 new Defect("a watched Secret whose key entry is not the one the function reads",
                         "              key: KNLLAMA_API_KEY\n              name: knllama-api-key\n",
                         "              key: api-key\n              name: knllama-api-key\n",
-                        "KNLLAMA_API_KEY_SECRET=knllama-api-key must name the Secret whose entry KNLLAMA_API_KEY"),
+                        "KNLLAMA_API_WATCHED_SECRET=knllama-api-key must name the Secret whose entry KNLLAMA_API_KEY"),
                 new Defect("a Service on the namespace's default service account", "      serviceAccountName: knllama\n", "",
                         "service account \"default\" may not get, list, watch Secret \"knllama-api-key\""),
                 new Defect("a required check record key", API_KEY + RECORD_KEY,
@@ -93,7 +93,7 @@ class KnativeManifestsTest {
                           key: KNLLAMA_API_KEY
                           name: knllama-api-key
                           optional: true
-                    - name: KNLLAMA_API_KEY_SECRET
+                    - name: KNLLAMA_API_WATCHED_SECRET
                       value: knllama-api-key
             """;
     private static final String RECORD_KEY = """
