@@ -43,13 +43,14 @@ public final class ApiKeys {
      * @return why the key was refused (the key in force stays), or empty when it was taken or is the one in force
      */
     public Optional<String> replace(String key, String source) {
-        if (key == null || key.strip().length() < ApiProperties.MINIMUM_KEY_LENGTH) {
+        String stripped = key == null ? null : key.strip();
+        if (stripped == null || stripped.length() < ApiProperties.MINIMUM_KEY_LENGTH) {
             String reason = "the key in %s is %s; it must be at least %d characters, so the key in force stays"
                     .formatted(source, key == null ? "missing" : "too short", ApiProperties.MINIMUM_KEY_LENGTH);
             LOG.warn("API key not replaced: {}", reason);
             return Optional.of(reason);
         }
-        byte[] next = key.strip().getBytes(StandardCharsets.UTF_8);
+        byte[] next = stripped.getBytes(StandardCharsets.UTF_8);
         byte[] previous = current.getAndSet(next);
         if (!MessageDigest.isEqual(previous, next)) {
             LOG.info("API key replaced from {}: requests with the previous key are refused from now on", source);

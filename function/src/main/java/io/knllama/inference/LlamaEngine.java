@@ -59,7 +59,7 @@ public final class LlamaEngine implements Engine, GracefulShutdownCapable {
         host.startLoading();
         host.whenLoaded().thenRun(() -> {
             try {
-                loadedEvents.publishEvent(new ModelLoaded(modelProperties.effectiveId()));
+                loadedEvents.publishEvent(new ModelLoaded());
             } catch (RuntimeException e) {
                 // A listener's failure must not look like the model's: the model is loaded and serves.
                 LOG.warn("A listener of the model's loading failed: {}", e.toString());

@@ -3,8 +3,6 @@ package io.knllama.inference;
 /**
  * Published once, when the model is loaded and the function can answer: the moment work that must stay off the
  * cold path (the Kubernetes API, for instance) may begin.
- *
- * @param modelId the model's id, as the APIs name it
  */
-public record ModelLoaded(String modelId) {
+public record ModelLoaded() {
 }

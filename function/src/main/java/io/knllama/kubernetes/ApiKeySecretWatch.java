@@ -148,18 +148,14 @@ final class ApiKeySecretWatch implements ApplicationEventListener<ModelLoaded> {
                 : Files.readString(Path.of(DefaultNamespaceResolver.NAMESPACE_PATH), StandardCharsets.UTF_8).strip();
     }
 
-    /** Never throws: the informer's handler thread reports a handler's exception only through a logger kept quiet. */
     private void take(V1Secret found) {
-        try {
-            lastFailure = null;
-            Map<String, byte[]> data = found.getData();
-            byte[] value = data == null ? null : data.get(DATA_KEY);
-            String source = "Secret '%s/%s' (resourceVersion %s)".formatted(
-                    found.getMetadata().getNamespace(), secret, found.getMetadata().getResourceVersion());
-            keys.replace(value == null ? null : new String(value, StandardCharsets.UTF_8), source);
-        } catch (RuntimeException e) {
-            LOG.warn("Cannot read the API key from Secret '{}' ({}); the key in force stays.", secret, e.toString());
-        }
+        lastFailure = null;
+        Map<String, byte[]> data = found.getData();
+        byte[] value = data == null ? null : data.get(DATA_KEY);
+        // The informer hands over only objects it could key by their metadata: it is there.
+        String source = "Secret '%s/%s' (resourceVersion %s)".formatted(
+                found.getMetadata().getNamespace(), secret, found.getMetadata().getResourceVersion());
+        keys.replace(value == null ? null : new String(value, StandardCharsets.UTF_8), source);
     }
 
     /** The informer retries on its own; say what went wrong once per kind of failure, not once a second. */

@@ -1,6 +1,5 @@
-package io.knllama.kubernetes;
+package io.knllama.auth;
 
-import io.knllama.auth.ApiProperties;
 import io.knllama.inference.ModelLoaded;
 import io.micronaut.context.annotation.Requires;
 import io.micronaut.context.event.ApplicationEventListener;
@@ -16,7 +15,7 @@ import org.slf4j.LoggerFactory;
 @Singleton
 @Requires(property = ApiProperties.PREFIX + ".watched-secret")
 @Requires(missingProperty = ApiProperties.PREFIX + ".key")
-final class OpenApiWarning implements ApplicationEventListener<ModelLoaded> {
+public final class OpenApiWarning implements ApplicationEventListener<ModelLoaded> {
 
     private static final Logger LOG = LoggerFactory.getLogger(OpenApiWarning.class);
 
@@ -30,6 +29,6 @@ final class OpenApiWarning implements ApplicationEventListener<ModelLoaded> {
     public void onApplicationEvent(ModelLoaded event) {
         LOG.error("The API is OPEN: KNLLAMA_API_WATCHED_SECRET names Secret '{}', but this pod started without {} (the Secret "
                 + "or its entry was missing). Create it and roll a new revision; a key added later is not picked up "
-                + "by this pod.", secret, ApiKeySecretWatch.DATA_KEY);
+                + "by this pod.", secret, "KNLLAMA_API_KEY");
     }
 }
