@@ -1,5 +1,6 @@
 package io.knllama.kubernetes;
 
+import io.knllama.auth.OpenApiWarning;
 import io.knllama.testing.TestServer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -9,6 +10,8 @@ import java.net.http.HttpRequest;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.function.BooleanSupplier;
 
@@ -23,13 +26,24 @@ class ApiKeySecretWatchTest {
     private TestServer server;
 
     private void start(String keyInSecret) throws Exception {
-        api = new FakeSecretsApi("serving", "knllama-secrets", keyInSecret);
-        server = TestServer.start(Map.of(
+        start(new FakeSecretsApi("serving", "knllama-secrets", keyInSecret), Map.of());
+    }
+
+    /**
+     * Starts the function on {@code fake} with the key {@link #FIRST}, the Secret knllama-secrets watched at once in
+     * namespace serving, and {@code changes} on top; the settings named in {@code without} are left out.
+     */
+    private void start(FakeSecretsApi fake, Map<String, Object> changes, String... without) {
+        api = fake;
+        Map<String, Object> properties = new HashMap<>(Map.of(
                 "knllama.api.key", FIRST,
                 "knllama.api.watched-secret", "knllama-secrets",
                 "knllama.api.watch-delay", "0s",
-                "kubernetes.client.base-path", api.url(),
+                "kubernetes.client.base-path", fake.url(),
                 "kubernetes.client.namespace", "serving"));
+        properties.putAll(changes);
+        properties.keySet().removeAll(List.of(without));
+        server = TestServer.start(properties);
     }
 
     @AfterEach
@@ -74,13 +88,7 @@ class ApiKeySecretWatchTest {
     void authenticates_with_the_service_account_token_file_and_takes_the_cluster_ca(@TempDir Path dir) throws Exception {
         Path token = Files.writeString(dir.resolve("token"), "service-account-token-0123\n");
         Path ca = Path.of(getClass().getResource("/kubernetes/ca.crt").toURI());
-        api = new FakeSecretsApi("serving", "knllama-secrets", SECOND);
-        server = TestServer.start(Map.of(
-                "knllama.api.key", FIRST,
-                "knllama.api.watched-secret", "knllama-secrets",
-                "knllama.api.watch-delay", "0s",
-                "kubernetes.client.base-path", api.url(),
-                "kubernetes.client.namespace", "serving",
+        start(new FakeSecretsApi("serving", "knllama-secrets", SECOND), Map.of(
                 "kubernetes.client.token-path", token.toString(),
                 "kubernetes.client.ca-path", ca.toString()));
 
@@ -114,14 +122,9 @@ class ApiKeySecretWatchTest {
 
     @Test
     void a_watch_the_api_refuses_keeps_the_key_read_at_start_and_is_retried_until_allowed() throws Exception {
-        api = new FakeSecretsApi("serving", "knllama-secrets", SECOND);
-        api.listAnswers(403);
-        server = TestServer.start(Map.of(
-                "knllama.api.key", FIRST,
-                "knllama.api.watched-secret", "knllama-secrets",
-                "knllama.api.watch-delay", "0s",
-                "kubernetes.client.base-path", api.url(),
-                "kubernetes.client.namespace", "serving"));
+        FakeSecretsApi refusing = new FakeSecretsApi("serving", "knllama-secrets", SECOND);
+        refusing.listAnswers(403);
+        start(refusing, Map.of());
         await(() -> !api.requests().isEmpty());
 
         assertThat(status(FIRST)).isEqualTo(200);
@@ -134,13 +137,7 @@ class ApiKeySecretWatchTest {
 
     @Test
     void the_watch_waits_its_delay_after_the_model_is_loaded_so_the_first_requests_do_not_pay_for_it() throws Exception {
-        api = new FakeSecretsApi("serving", "knllama-secrets", SECOND);
-        server = TestServer.start(Map.of(
-                "knllama.api.key", FIRST,
-                "knllama.api.watched-secret", "knllama-secrets",
-                "knllama.api.watch-delay", "1h",
-                "kubernetes.client.base-path", api.url(),
-                "kubernetes.client.namespace", "serving"));
+        start(new FakeSecretsApi("serving", "knllama-secrets", SECOND), Map.of("knllama.api.watch-delay", "1h"));
 
         assertThat(status(FIRST)).isEqualTo(200);
         // Started at once, the watch would have listed the Secret within this time (milliseconds in the tests above).
@@ -151,12 +148,7 @@ class ApiKeySecretWatchTest {
 
     @Test
     void a_pod_told_its_key_secret_but_given_no_key_serves_an_open_api_and_says_so_without_calling_the_api() throws Exception {
-        api = new FakeSecretsApi("serving", "knllama-secrets", SECOND);
-        server = TestServer.start(Map.of(
-                "knllama.api.watched-secret", "knllama-secrets",
-                "knllama.api.watch-delay", "0s",
-                "kubernetes.client.base-path", api.url(),
-                "kubernetes.client.namespace", "serving"));
+        start(new FakeSecretsApi("serving", "knllama-secrets", SECOND), Map.of(), "knllama.api.key");
 
         assertThat(server.get("/v1/models").status()).isEqualTo(200);
         assertThat(server.context().containsBean(OpenApiWarning.class)).isTrue();
@@ -167,11 +159,7 @@ class ApiKeySecretWatchTest {
 
     @Test
     void without_a_secret_to_watch_the_function_never_calls_the_kubernetes_api() throws Exception {
-        api = new FakeSecretsApi("serving", "knllama-secrets", SECOND);
-        server = TestServer.start(Map.of(
-                "knllama.api.key", FIRST,
-                "kubernetes.client.base-path", api.url(),
-                "kubernetes.client.namespace", "serving"));
+        start(new FakeSecretsApi("serving", "knllama-secrets", SECOND), Map.of(), "knllama.api.watched-secret");
 
         assertThat(status(FIRST)).isEqualTo(200);
         assertThat(server.context().containsBean(ApiKeySecretWatch.class)).isFalse();

@@ -1,15 +1,19 @@
 package io.knllama.kubernetes;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 
 import java.io.IOException;
 import java.io.OutputStream;
+import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -22,13 +26,15 @@ import java.util.concurrent.TimeUnit;
  */
 final class FakeSecretsApi implements AutoCloseable {
 
+    private static final ObjectMapper JSON = new ObjectMapper();
+
     private final HttpServer server;
     private final List<String> requests = new CopyOnWriteArrayList<>();
     private final List<String> credentials = new CopyOnWriteArrayList<>();
     private final BlockingQueue<String> events = new LinkedBlockingQueue<>();
     private final String namespace;
     private final String name;
-    private volatile String key;
+    private final String key;
     private volatile int listStatus = 200;
 
     FakeSecretsApi(String namespace, String name, String key) throws IOException {
@@ -57,7 +63,7 @@ final class FakeSecretsApi implements AutoCloseable {
 
     /** Sends a watch event for the Secret holding {@code newKey} (null: without the entry) at {@code resourceVersion}. */
     void emit(String type, String newKey, int resourceVersion) {
-        events.add("{\"type\":\"" + type + "\",\"object\":" + secret(newKey, resourceVersion) + "}\n");
+        events.add(json(Map.of("type", type, "object", secretObject(newKey, resourceVersion))) + "\n");
     }
 
     /** The Authorization header of every request (empty when there was none). */
@@ -69,11 +75,19 @@ final class FakeSecretsApi implements AutoCloseable {
         return requests.stream().anyMatch(r -> r.contains("watch=true"));
     }
 
-    private String secret(String value, int resourceVersion) {
-        String data = value == null ? "{}" : "{\"KNLLAMA_API_KEY\":\""
-                + Base64.getEncoder().encodeToString(value.getBytes(StandardCharsets.UTF_8)) + "\"}";
-        return "{\"apiVersion\":\"v1\",\"kind\":\"Secret\",\"metadata\":{\"name\":\"" + name + "\",\"namespace\":\""
-                + namespace + "\",\"resourceVersion\":\"" + resourceVersion + "\"},\"type\":\"Opaque\",\"data\":" + data + "}";
+    private Map<String, Object> secretObject(String value, int resourceVersion) {
+        return Map.of("apiVersion", "v1", "kind", "Secret", "type", "Opaque",
+                "metadata", Map.of("name", name, "namespace", namespace, "resourceVersion", String.valueOf(resourceVersion)),
+                "data", value == null ? Map.of()
+                        : Map.of("KNLLAMA_API_KEY", Base64.getEncoder().encodeToString(value.getBytes(StandardCharsets.UTF_8))));
+    }
+
+    private static String json(Object value) {
+        try {
+            return JSON.writeValueAsString(value);
+        } catch (JsonProcessingException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     private void handle(HttpExchange exchange) throws IOException {
@@ -96,10 +110,10 @@ final class FakeSecretsApi implements AutoCloseable {
             }
             return;
         }
-        byte[] body = (listStatus == 200
-                ? "{\"apiVersion\":\"v1\",\"kind\":\"SecretList\",\"metadata\":{\"resourceVersion\":\"1\"},\"items\":["
-                        + secret(key, 1) + "]}"
-                : "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"status\":\"Failure\",\"code\":" + listStatus + "}")
+        byte[] body = json(listStatus == 200
+                ? Map.of("apiVersion", "v1", "kind", "SecretList", "metadata", Map.of("resourceVersion", "1"),
+                        "items", List.of(secretObject(key, 1)))
+                : Map.of("apiVersion", "v1", "kind", "Status", "status", "Failure", "code", listStatus))
                 .getBytes(StandardCharsets.UTF_8);
         exchange.sendResponseHeaders(listStatus, body.length);
         try (OutputStream out = exchange.getResponseBody()) {
