@@ -24,7 +24,6 @@ import (
 	"k8s.io/kubernetes/pkg/apis/networking"
 	_ "k8s.io/kubernetes/pkg/apis/networking/install"
 	networkingvalidation "k8s.io/kubernetes/pkg/apis/networking/validation"
-	"k8s.io/kubernetes/pkg/apis/rbac"
 	_ "k8s.io/kubernetes/pkg/apis/rbac/install"
 	rbacvalidation "k8s.io/kubernetes/pkg/apis/rbac/validation"
 	eventingv1 "knative.dev/eventing/pkg/apis/eventing/v1"
@@ -134,65 +133,39 @@ func validateDocument(doc document, features *apiconfig.Features, r *rendered) e
 	}
 	switch doc.apiVersion + " " + doc.kind {
 	case "v1 ConfigMap":
-		var cm corev1.ConfigMap
-		if err := decodeStrict(doc, &cm); err != nil {
-			return err
+		cm, err := decodeAndValidate[corev1.ConfigMap](doc, corevalidation.ValidateConfigMap)
+		if cm != nil {
+			r.configMaps[cm.Name] = cm
 		}
-		r.configMaps[cm.Name] = &cm
-		var internal core.ConfigMap
-		return kubeErrors(doc, toInternal(&cm, &internal), func() field.ErrorList { return corevalidation.ValidateConfigMap(&internal) })
+		return err
 	case "v1 Secret":
-		var secret corev1.Secret
-		if err := decodeStrict(doc, &secret); err != nil {
-			return err
-		}
-		var internal core.Secret
-		return kubeErrors(doc, toInternal(&secret, &internal), func() field.ErrorList { return corevalidation.ValidateSecret(&internal) })
+		_, err := decodeAndValidate[corev1.Secret](doc, corevalidation.ValidateSecret)
+		return err
 	case "v1 PersistentVolumeClaim":
-		var pvc corev1.PersistentVolumeClaim
-		if err := decodeStrict(doc, &pvc); err != nil {
-			return err
-		}
-		var internal core.PersistentVolumeClaim
-		return kubeErrors(doc, toInternal(&pvc, &internal), func() field.ErrorList {
-			return corevalidation.ValidatePersistentVolumeClaim(&internal, corevalidation.ValidationOptionsForPersistentVolumeClaim(&internal, nil))
+		_, err := decodeAndValidate[corev1.PersistentVolumeClaim](doc, func(pvc *core.PersistentVolumeClaim) field.ErrorList {
+			return corevalidation.ValidatePersistentVolumeClaim(pvc, corevalidation.ValidationOptionsForPersistentVolumeClaim(pvc, nil))
 		})
+		return err
 	case "networking.k8s.io/v1 NetworkPolicy":
-		var policy networkingv1.NetworkPolicy
-		if err := decodeStrict(doc, &policy); err != nil {
-			return err
-		}
-		var internal networking.NetworkPolicy
-		return kubeErrors(doc, toInternal(&policy, &internal), func() field.ErrorList {
-			return networkingvalidation.ValidateNetworkPolicy(&internal, networkingvalidation.NetworkPolicyValidationOptions{})
+		_, err := decodeAndValidate[networkingv1.NetworkPolicy](doc, func(policy *networking.NetworkPolicy) field.ErrorList {
+			return networkingvalidation.ValidateNetworkPolicy(policy, networkingvalidation.NetworkPolicyValidationOptions{})
 		})
+		return err
 	case "v1 ServiceAccount":
-		var account corev1.ServiceAccount
-		if err := decodeStrict(doc, &account); err != nil {
-			return err
-		}
-		var internal core.ServiceAccount
-		return kubeErrors(doc, toInternal(&account, &internal), func() field.ErrorList {
-			return corevalidation.ValidateServiceAccount(&internal)
-		})
+		_, err := decodeAndValidate[corev1.ServiceAccount](doc, corevalidation.ValidateServiceAccount)
+		return err
 	case "rbac.authorization.k8s.io/v1 Role":
-		var role rbacv1.Role
-		if err := decodeStrict(doc, &role); err != nil {
-			return err
+		role, err := decodeAndValidate[rbacv1.Role](doc, rbacvalidation.ValidateRole)
+		if role != nil {
+			r.roles[role.Name] = role
 		}
-		r.roles[role.Name] = &role
-		var internal rbac.Role
-		return kubeErrors(doc, toInternal(&role, &internal), func() field.ErrorList { return rbacvalidation.ValidateRole(&internal) })
+		return err
 	case "rbac.authorization.k8s.io/v1 RoleBinding":
-		var binding rbacv1.RoleBinding
-		if err := decodeStrict(doc, &binding); err != nil {
-			return err
+		binding, err := decodeAndValidate[rbacv1.RoleBinding](doc, rbacvalidation.ValidateRoleBinding)
+		if binding != nil {
+			r.roleBindings = append(r.roleBindings, binding)
 		}
-		r.roleBindings = append(r.roleBindings, &binding)
-		var internal rbac.RoleBinding
-		return kubeErrors(doc, toInternal(&binding, &internal), func() field.ErrorList {
-			return rbacvalidation.ValidateRoleBinding(&internal)
-		})
+		return err
 	case "serving.knative.dev/v1 Service":
 		var svc servingv1.Service
 		if err := decodeStrict(doc, &svc); err != nil {
@@ -324,6 +297,21 @@ func toInternal(versioned runtime.Object, internal any) error {
 	}
 	legacyscheme.Scheme.Default(versioned)
 	return legacyscheme.Scheme.Convert(versioned, internal, nil)
+}
+
+// decodeAndValidate decodes doc strictly into the versioned Kubernetes type V, converts it to its internal type I and
+// runs Kubernetes' API validation on that. It returns the decoded object whenever decoding succeeded (nil
+// otherwise), so that the cross-object checks see it even when validation found problems.
+func decodeAndValidate[V any, PV interface {
+	*V
+	runtime.Object
+}, I any](doc document, validate func(*I) field.ErrorList) (PV, error) {
+	versioned := PV(new(V))
+	if err := decodeStrict(doc, versioned); err != nil {
+		return nil, err
+	}
+	var internal I
+	return versioned, kubeErrors(doc, toInternal(versioned, &internal), func() field.ErrorList { return validate(&internal) })
 }
 
 func kubeErrors(doc document, convertErr error, validate func() field.ErrorList) error {
