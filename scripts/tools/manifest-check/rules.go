@@ -10,6 +10,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
 )
 
@@ -110,6 +111,15 @@ func checkRules(s knativeService, r rendered) error {
 	if eventsOnly && hasKey {
 		fail("an events-only Service must not require KNLLAMA_API_KEY: Knative Eventing's Triggers cannot send it, " +
 			"and Eventing does not retry the 401, so every event would go to the dead-letter sink")
+	}
+
+	// A Service without a key (the events Service) has nothing to watch: a token that may read Secrets would only
+	// let its pods read the public Service's key.
+	if !hasKey {
+		if account, _, excess := secretAccess(r, spec.ServiceAccountName, ""); excess != "" {
+			fail("without KNLLAMA_API_KEY the Service has no key to watch: service account %q must not read Secrets (%s), "+
+				"or its pods could read the public Service's key", account, excess)
+		}
 	}
 
 	// The key's Secret, watched (KNLLAMA_API_WATCHED_SECRET): it must be the Secret the key comes from, or a rotation
@@ -327,7 +337,7 @@ const watchedSecretVariable = "KNLLAMA_API_WATCHED_SECRET"
 
 // secretAccess says, for the service account (empty: the namespace's default, whose name it returns), which of
 // get, list and watch on Secret name the rendered RoleBindings do not give it, and the first rule bound to it that
-// reaches Secrets other than name. Roles and RoleBindings of the same rendering only, all in one namespace; a
+// reaches Secrets other than name (any Secret, for an empty name). Roles and RoleBindings of the same rendering only, all in one namespace; a
 // RoleBinding to a ClusterRole counts as granting nothing (the manifests ship none).
 func secretAccess(r rendered, account, name string) (string, []string, string) {
 	if account == "" {
@@ -340,12 +350,10 @@ func secretAccess(r rendered, account, name string) (string, []string, string) {
 		if binding.RoleRef.Kind != "Role" || !ok {
 			continue
 		}
-		bound := false
-		for _, subject := range binding.Subjects {
-			bound = bound || (subject.Kind == "ServiceAccount" && subject.Name == account &&
-				(subject.Namespace == "" || subject.Namespace == binding.Namespace))
-		}
-		if !bound {
+		if !slices.ContainsFunc(binding.Subjects, func(subject rbacv1.Subject) bool {
+			return subject.Kind == "ServiceAccount" && subject.Name == account &&
+				(subject.Namespace == "" || subject.Namespace == binding.Namespace)
+		}) {
 			continue
 		}
 		for i, rule := range role.Rules {
