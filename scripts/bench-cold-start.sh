@@ -52,12 +52,12 @@ mkdir -p "$out"
 
 base="--enable-native-access=ALL-UNNAMED -XX:+UseSerialGC -XX:MaxRAMPercentage=25 -XX:+ExitOnOutOfMemoryError -XX:-UsePerfData"
 native="-Dde.kherud.llama.lib.path=$app/native" aot="-XX:AOTCache=function.aot" c1="-XX:TieredStopAtLevel=1"
+image="$(image_jvm_options | tr '\n' ' ')"
 declare -A jvm=([plain]="$base" [native-lib]="$base $native" [c1]="$base $c1" [aot]="$base $aot"
-  [aot+native-lib]="$base $aot $native" [image]="$(image_jvm_options | tr '\n' ' ')"
-  [image-no-mmap]="$(image_jvm_options | tr '\n' ' ') -Dknllama.model.mmap=false"
-  [image+key-watch]="$(image_jvm_options | tr '\n' ' ')")
+  [aot+native-lib]="$base $aot $native" [image]="$image" [image-no-mmap]="$image -Dknllama.model.mmap=false"
+  [image+key-watch]="$image")
 baseline_app="${KNLLAMA_COLD_BASELINE_APP:-}"
-[[ -z "$baseline_app" ]] || jvm[image-baseline]="$(image_jvm_options | tr '\n' ' ' | sed "s|$app/native|$baseline_app/native|g")"
+[[ -z "$baseline_app" ]] || jvm[image-baseline]="${image//"$app/native"/"$baseline_app/native"}"
 # Every request carries a key; the servers without one ignore it, image+key-watch requires it.
 api_key="bench-key-0123456789abcdef"
 
@@ -150,8 +150,8 @@ for ((i = 1; i <= runs; i++)); do
     done
     if [[ "$variant" == image+key-watch ]]; then
       # The watch starts KNLLAMA_API_WATCH_DELAY (10 s) after the model is loaded: memory is read with it up.
-      for ((w = 0; w < 300; w++)); do grep -q "Watching Secret 'bench/knllama-api-key'" "$logfile" && break; sleep 0.1; done
-      grep -q "Watching Secret 'bench/knllama-api-key'" "$logfile" || die "image+key-watch: the watch never started; see $logfile"
+      wait_log "$logfile" "Watching Secret 'bench/knllama-api-key'" 30 "$server_pid" \
+        || die "image+key-watch: the watch never started; see $logfile"
       sleep 1
     fi
     rss="$(rss_tree_mib "$server_pid")"

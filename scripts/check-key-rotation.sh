@@ -29,11 +29,12 @@ kubeconfig="$CLUSTER_DIR/pki/admin.kubeconfig"
 kc() { kubectl --kubeconfig "$kubeconfig" "$@"; }
 kc get --raw /readyz >/dev/null 2>&1 || die "the API server of cluster-up.sh does not answer (see -h)"
 
+server="$(kc config view -o jsonpath='{.clusters[0].cluster.server}')"
 ns="knllama-key-rotation-$RANDOM"
 work="$(mktemp -d)"
-server_pid=""
+FUNCTION_PID=""
 cleanup() {
-  [[ -z "$server_pid" ]] || kill "$server_pid" 2>/dev/null || true
+  stop_function
   kc delete namespace "$ns" --wait=false >/dev/null 2>&1 || true
   rm -rf "$work"
 }
@@ -51,7 +52,7 @@ log "namespace $ns: service account knllama, its Role and RoleBinding from knati
 
 # 1. What the account may read.
 # --kubeconfig /dev/null: the token alone, never a client certificate from a kubeconfig kubectl would otherwise read.
-as_function() { kubectl --kubeconfig /dev/null --server "$(kc config view -o jsonpath='{.clusters[0].cluster.server}')" \
+as_function() { kubectl --kubeconfig /dev/null --server "$server" \
   --certificate-authority "$CLUSTER_DIR/pki/ca.crt" --token "$(cat "$work/token")" -n "$ns" "$@"; }
 as_function get secret knllama-api-key -o name >/dev/null || die "1: the service account cannot get knllama-api-key"
 for forbidden in "get secret knllama-secrets" "get secrets" "get secrets --field-selector metadata.name=knllama-secrets"; do
@@ -61,25 +62,15 @@ for forbidden in "get secret knllama-secrets" "get secrets" "get secrets --field
 done
 log "1. ok: the service account gets knllama-api-key; 'get secret knllama-secrets', 'get secrets' are Forbidden"
 
-# 2. The function, authenticated as the account (built first, so the wait below is the start alone).
-export JAVA_HOME="${JAVA_HOME_25:-$(find_java_home)}"
-build_function_if_stale
-port="$(free_port)"
-KNLLAMA_API_KEY="$first" KNLLAMA_API_WATCHED_SECRET=knllama-api-key KNLLAMA_API_WATCH_DELAY=0s \
-  KUBERNETES_CLIENT_BASE_PATH="$(kc config view -o jsonpath='{.clusters[0].cluster.server}')" \
-  KUBERNETES_CLIENT_CA_PATH="$CLUSTER_DIR/pki/ca.crt" KUBERNETES_CLIENT_TOKEN_PATH="$work/token" \
-  KUBERNETES_CLIENT_NAMESPACE="$ns" PORT="$port" MICRONAUT_SERVER_HOST=127.0.0.1 \
-  "$KNLLAMA_ROOT/scripts/run-local.sh" > "$work/function.log" 2>&1 &
-server_pid=$!
-url="http://127.0.0.1:$port"
-status() { curl -s -o /dev/null -w '%{http_code}' "$url/v1/models" -H "Authorization: Bearer $1"; }
-for ((i = 0; i < 900; i++)); do
-  grep -qs "Watching Secret '$ns/knllama-api-key'" "$work/function.log" && break
-  kill -0 "$server_pid" 2>/dev/null || { tail -20 "$work/function.log" >&2; die "2: the function exited"; }
-  sleep 0.2
-done
-grep -q "Watching Secret '$ns/knllama-api-key'" "$work/function.log" || { tail -20 "$work/function.log" >&2; die "2: the watch did not start"; }
-sleep 2
+# 2. The function, authenticated as the account.
+export KNLLAMA_MODEL_PATH="${KNLLAMA_MODEL_PATH:-$("$KNLLAMA_ROOT/scripts/fetch-model.sh")}"
+export KNLLAMA_API_KEY="$first" KNLLAMA_API_WATCHED_SECRET=knllama-api-key KNLLAMA_API_WATCH_DELAY=0s \
+  KUBERNETES_CLIENT_BASE_PATH="$server" KUBERNETES_CLIENT_CA_PATH="$CLUSTER_DIR/pki/ca.crt" \
+  KUBERNETES_CLIENT_TOKEN_PATH="$work/token" KUBERNETES_CLIENT_NAMESPACE="$ns"
+start_function "$(free_port)" "$work/function.log"
+status() { curl -s -o /dev/null -w '%{http_code}' "$FUNCTION_URL/v1/models" -H "Authorization: Bearer $1"; }
+wait_log "$work/function.log" "Watching Secret '$ns/knllama-api-key'" 30 "$FUNCTION_PID" || die "2: the watch did not start"
+sleep 2 # the first list is answered in milliseconds: a refusal is logged by then
 if grep -q "Cannot watch" "$work/function.log"; then grep "Cannot watch" "$work/function.log" >&2; die "2: the watch failed"; fi
 [[ "$(status "$first")" == 200 ]] || die "2: the key read at start is refused"
 log "2. ok: the function serves with the key read at start and watches Secret $ns/knllama-api-key, no errors"
@@ -97,8 +88,7 @@ log "3. ok: the rotated key is accepted $taken_ms ms after kubectl apply began, 
 
 # 4. Deletion.
 kc -n "$ns" delete secret knllama-api-key >/dev/null
-for ((i = 0; i < 100; i++)); do grep -q "was deleted: the API key in force stays" "$work/function.log" && break; sleep 0.1; done
-grep -q "was deleted: the API key in force stays" "$work/function.log" || die "4: the deletion was not seen within 10 s"
+wait_log "$work/function.log" "was deleted: the API key in force stays" 10 || die "4: the deletion was not seen within 10 s"
 [[ "$(status "$second")" == 200 ]] || die "4: deleting the Secret changed the key in force"
 log "4. ok: after the Secret's deletion the key in force stays (logged)"
 log "the function's log about the key and its watch:"

@@ -59,6 +59,19 @@ wait_ready() {
   die "$url was not ready within $timeout_s s"
 }
 
+# wait_log FILE TEXT SECONDS [PID]: waits until FILE holds a line with TEXT (a fixed string); fails (status 1, the
+# log's tail shown) after SECONDS, or as soon as process PID has exited.
+wait_log() {
+  local file="$1" text="$2" deadline=$((SECONDS + $3)) pid="${4:-}"
+  until grep -qsF -- "$text" "$file"; do
+    if (( SECONDS >= deadline )) || { [[ -n "$pid" ]] && ! kill -0 "$pid" 2>/dev/null; }; then
+      tail -n 20 "$file" >&2
+      return 1
+    fi
+    sleep 0.1
+  done
+}
+
 # Stops the function started by start_function: SIGTERM (it drains, then exits), SIGKILL after 30 s.
 stop_function() {
   [[ -n "$FUNCTION_PID" ]] || return 0
