@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # Cold start, the number that decides scale-to-zero, for the function and its peers in one run: from the moment
-# the server process is launched to its readiness probe answering, and to the first streamed token of a request
-# sent then (what Knative's activator does with the request that woke the pod), with the model in the page cache;
-# then the server's resident memory after a fixed warm-up. Variants run interleaved (A B C A B C ...), so drift in
-# the machine's load hits them alike, and the table gives medians.
+# the server process is launched to its readiness probe answering (probed as queue-proxy probes), and to the first
+# streamed token of a request sent then (what Knative's activator does with the request that woke the pod), with
+# the model in the page cache; the CPU time the server used until that request ended; then its resident memory
+# after a fixed warm-up. Variants run interleaved (A B C A B C ...), so drift in the machine's load hits them
+# alike, and the table gives medians.
 #   java-jar        the function as a newcomer starts it: ./scripts/run-local.sh (java -jar with C1 and the serial GC)
 #   image           the image's Java runtime and JVM options (read from function/pom.xml's entrypoint), AOT cache and
 #                   pre-extracted native library, from the staged image files
 #   plain, native-lib, c1, aot, aot+native-lib, image-no-mmap   the image's runtime with its start-up measures one by one
+#   image+record    the image on the model as a pod finds it: published by model-cache with a signed check record
+#                   (the init container's work on Knative, done once before the timing), so the function skips its
+#                   per-entry vocabulary pass
 #   image+key-watch the image with an API key and its Secret watched (micronaut-kubernetes' client, started 10 s after
 #                   the model is loaded) through a stand-in for the Kubernetes API (lib/fake_secrets_api.py); memory
 #                   is read once the watch is up
@@ -24,9 +28,13 @@ usage() {
   cat >&2 <<USAGE
 usage: ${0##*/} [-h]
   RUNS                    runs per variant (default 5)
-  KNLLAMA_COLD_VARIANTS   comma-separated (default java-jar,image,llama-server,ollama; also plain, native-lib, c1, aot,
-                          aot+native-lib, image-no-mmap: the README's breakdown of the image's start-up measures)
+  KNLLAMA_COLD_VARIANTS   comma-separated (default java-jar,image,image+record,llama-server,ollama; also plain,
+                          native-lib, c1, aot, aot+native-lib, image-no-mmap: the README's breakdown of the image's
+                          start-up measures; image+key-watch, image-baseline)
   KNLLAMA_COLD_WARMUP     requests after the first token, before memory is read (default 3)
+  KNLLAMA_COLD_PROBE_INTERVAL, KNLLAMA_COLD_PROBE_TIMEOUT  seconds between readiness probes and each one's limit
+                          (default 0.05 and 0.1: Knative's queue-proxy while a container starts; before 2026-12-02's
+                          last runs the script probed every 0.002 s with a 1 s limit)
   KNLLAMA_COLD_BASELINE_APP  the staged image files (an image-app directory) variant image-baseline runs
   KNLLAMA_MODEL_PATH      model (default: ./scripts/fetch-model.sh); KNLLAMA_ENGINE_SLOTS (2), KNLLAMA_ENGINE_THREADS (2),
                           KNLLAMA_MODEL_CONTEXT_SIZE (4096): every variant
@@ -41,8 +49,12 @@ USAGE
 (( $# == 0 )) || { usage; exit 2; }
 
 runs="${RUNS:-5}"
-IFS=, read -ra variants <<<"${KNLLAMA_COLD_VARIANTS:-java-jar,image,llama-server,ollama}"
+IFS=, read -ra variants <<<"${KNLLAMA_COLD_VARIANTS:-java-jar,image,image+record,llama-server,ollama}"
 warmup="${KNLLAMA_COLD_WARMUP:-3}"
+# Knative's queue-proxy probes a starting container every 50 ms, each probe given 100 ms (knative.dev/serving
+# pkg/queue/readiness/probe.go: retryInterval, aggressiveProbeTimeout); probing much faster charges every server
+# for answering "not yet", and a JVM, which answers from code not yet compiled, more than a C++ server.
+probe_interval="${KNLLAMA_COLD_PROBE_INTERVAL:-0.05}" probe_timeout="${KNLLAMA_COLD_PROBE_TIMEOUT:-0.1}"
 export KNLLAMA_MODEL_PATH="${KNLLAMA_MODEL_PATH:-$("$KNLLAMA_ROOT/scripts/fetch-model.sh")}"
 export KNLLAMA_ENGINE_SLOTS="${KNLLAMA_ENGINE_SLOTS:-2}" KNLLAMA_ENGINE_THREADS="${KNLLAMA_ENGINE_THREADS:-2}"
 export KNLLAMA_MODEL_CONTEXT_SIZE="${KNLLAMA_MODEL_CONTEXT_SIZE:-4096}"
@@ -55,7 +67,7 @@ native="-Dde.kherud.llama.lib.path=$app/native" aot="-XX:AOTCache=function.aot" 
 image="$(image_jvm_options | tr '\n' ' ')"
 declare -A jvm=([plain]="$base" [native-lib]="$base $native" [c1]="$base $c1" [aot]="$base $aot"
   [aot+native-lib]="$base $aot $native" [image]="$image" [image-no-mmap]="$image -Dknllama.model.mmap=false"
-  [image+key-watch]="$image")
+  [image+key-watch]="$image" [image+record]="$image")
 baseline_app="${KNLLAMA_COLD_BASELINE_APP:-}"
 [[ -z "$baseline_app" ]] || jvm[image-baseline]="${image//"$app/native"/"$baseline_app/native"}"
 # Every request carries a key; the servers without one ignore it, image+key-watch requires it.
@@ -81,6 +93,16 @@ if [[ " ${variants[*]} " == *" image+key-watch "* ]]; then
   python3 "$KNLLAMA_ROOT/scripts/lib/fake_secrets_api.py" "$api_port" bench knllama-api-key "$api_key" &
   api_pid=$!
 fi
+if [[ " ${variants[*]} " == *" image+record "* ]]; then
+  # What the init container does in a pod: copy, check and publish the model with a check record signed by the key
+  # both containers get from the same Secret.
+  published="$out/published" record_key="bench-record-key-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
+  rm -rf "$published"
+  KNLLAMA_MODEL_SOURCE="file://$KNLLAMA_MODEL_PATH" KNLLAMA_MODEL_DIR="$published" KNLLAMA_MODEL_RECORD_KEY="$record_key" \
+    "$(find_java_home)/bin/java" -jar "$(model_cache_jar)" >"$out/model-cache.log" 2>&1 || { tail -n 5 "$out/model-cache.log" >&2; die "model-cache failed"; }
+  published="$published/$(basename "$KNLLAMA_MODEL_PATH")"
+  cat "$published" >/dev/null
+fi
 if [[ " ${variants[*]} " == *" ollama "* ]]; then
   start_peer ollama "$(free_port)" "$out/ollama-import.log" # the model into Ollama's store once, before any timing
   stop_peer
@@ -105,6 +127,7 @@ launch() {
       probe="/health/readiness" model_id="$(basename "$KNLLAMA_MODEL_PATH" .gguf)" ;;
     *)
       mapfile -t environment < <(image_environment)
+      [[ "$variant" != image+record ]] || environment+=(KNLLAMA_MODEL_PATH="$published" KNLLAMA_MODEL_RECORD_KEY="$record_key")
       [[ "$variant" != image+key-watch ]] || environment+=(KNLLAMA_API_KEY="$api_key" KNLLAMA_API_WATCHED_SECRET=knllama-api-key
         KUBERNETES_CLIENT_BASE_PATH="http://127.0.0.1:$api_port" KUBERNETES_CLIENT_NAMESPACE=bench)
       local dir="$app"
@@ -128,21 +151,22 @@ first_token() {
 }
 
 log "cold start: $runs runs of ${variants[*]}; $(nproc) CPUs, $(basename "$KNLLAMA_MODEL_PATH"), warm-up $warmup requests"
-printf 'run\tvariant\tready_ms\tfirst_token_ms\trss_mib\n' >"$out/cold-start-runs.tsv"
+printf 'run\tvariant\tready_ms\tfirst_token_ms\tcpu_ms\trss_mib\n' >"$out/cold-start-runs.tsv"
 for ((i = 1; i <= runs; i++)); do
   for variant in "${variants[@]}"; do
     port="$(free_port)" logfile="$out/cold-start-$variant.log"
     start="$(now_us)"
     launch "$variant" "$port" "$logfile"
     url="http://127.0.0.1:$port"
-    until curl -fs -o /dev/null --max-time 1 "$url$probe"; do
+    until curl -fs -o /dev/null --max-time "$probe_timeout" "$url$probe"; do
       kill -0 "$server_pid" 2>/dev/null || { tail -n 20 "$logfile" >&2; die "$variant exited before it was ready"; }
       (( $(now_us) - start < 180000000 )) || die "$variant not ready in 180 s; see $logfile"
-      sleep 0.002
+      sleep "$probe_interval"
     done
     ready="$(now_us)"
     first="$(first_token "$url" "$model_id")"
     [[ -n "$first" ]] || { tail -n 20 "$logfile" >&2; die "$variant streamed no token; see $logfile"; }
+    cpu="$(cpu_tree_ms "$server_pid")"
     for ((w = 0; w < warmup; w++)); do
       curl -fsS -o /dev/null --max-time 120 "$url/v1/chat/completions" -H 'Content-Type: application/json' -H "Authorization: Bearer $api_key" \
         -d "{\"model\":\"$model_id\",\"messages\":[{\"role\":\"user\",\"content\":\"Tell me about the sea, part $w.\"}],\"max_tokens\":64}" \
@@ -154,10 +178,13 @@ for ((i = 1; i <= runs; i++)); do
         || die "image+key-watch: the watch never started; see $logfile"
       sleep 1
     fi
+    if [[ "$variant" == image+record ]] && ! grep -q "skipping the per-entry vocabulary pass" "$logfile"; then
+      tail -n 20 "$logfile" >&2; die "image+record: the function did not take the check record; see $logfile"
+    fi
     rss="$(rss_tree_mib "$server_pid")"
     PEER_PID="$server_pid" stop_peer
     server_pid=""
-    printf '%d\t%s\t%d\t%d\t%d\n' "$i" "$variant" $(((ready - start) / 1000)) $(((first - start) / 1000)) "$rss" | tee -a "$out/cold-start-runs.tsv" >&2
+    printf '%d\t%s\t%d\t%d\t%d\t%d\n' "$i" "$variant" $(((ready - start) / 1000)) $(((first - start) / 1000)) "$cpu" "$rss" | tee -a "$out/cold-start-runs.tsv" >&2
   done
 done
 python3 "$KNLLAMA_ROOT/scripts/lib/bench_report.py" cold-start "$out/cold-start-runs.tsv" | tee "$out/cold-start.txt"

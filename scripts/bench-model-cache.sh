@@ -23,12 +23,7 @@ timeout_s="${KNLLAMA_BENCH_TIMEOUT:-600}"
 read -r -a java_opts <<<"${KNLLAMA_BENCH_JAVA_OPTS:-}"
 java_home="$(find_java_home)"
 model="$("$KNLLAMA_ROOT/scripts/fetch-model.sh")"
-jar="$(ls "$KNLLAMA_ROOT"/model-cache/target/model-cache-*[0-9T].jar 2>/dev/null | head -n1 || true)"
-if [[ -z "$jar" ]]; then
-  log "building the model-cache jar"
-  (cd "$KNLLAMA_ROOT" && ./mvnw -B -q -pl model-cache package -DskipTests)
-  jar="$(ls "$KNLLAMA_ROOT"/model-cache/target/model-cache-*[0-9T].jar | head -n1)"
-fi
+jar="$(model_cache_jar)"
 
 port="${KNLLAMA_BENCH_PORT:-$(free_port)}"
 dest="${KNLLAMA_BENCH_DIR:-$(mktemp -d)}"

@@ -301,15 +301,16 @@ def cold_start(args):
             row = dict(zip(header, line.split()))
             runs.setdefault(row["variant"], []).append(row)
     num = lambda rows, key: [float(r[key]) for r in rows if r.get(key) not in (None, "", "-")]
-    table = [["variant", "runs", "ready p50", "min-max", "1st token p50", "min-max", f"RSS MiB after warm-up p50"]]
+    table = [["variant", "runs", "ready p50", "min-max", "1st token p50", "min-max", "CPU ms p50", "RSS MiB after warm-up p50"]]
     for variant, rows in runs.items():
-        ready, first, rss = num(rows, "ready_ms"), num(rows, "first_token_ms"), num(rows, "rss_mib")
+        ready, first, cpu, rss = (num(rows, k) for k in ("ready_ms", "first_token_ms", "cpu_ms", "rss_mib"))
         span = lambda v: f"{min(v):.0f}-{max(v):.0f}" if v else "-"
         table.append([variant, len(rows), fmt(percentile(ready, 50)), span(ready), fmt(percentile(first, 50)), span(first),
-                      fmt(percentile(rss, 50))])
+                      fmt(percentile(cpu, 50)) if cpu else "-", fmt(percentile(rss, 50))])
     print(grid(table), end="")
     print("ready: process start to its readiness probe answering 200; 1st token: to the first streamed text of a request sent\n"
-          "then; RSS: resident memory of the server's processes after the warm-up requests (all of them, for Ollama's runner).")
+          "then; CPU: user + system time of the server's processes until that request ended; RSS: resident memory of the\n"
+          "server's processes after the warm-up requests (all of them, for Ollama's runner).")
 
 
 def main():

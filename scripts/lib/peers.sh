@@ -157,6 +157,18 @@ rss_tree_mib() {
   echo $((total / 1024))
 }
 
+# cpu_tree_ms PID: CPU time (user + system) a process and its children have used so far, in milliseconds. On a
+# machine with few cores the cold start is bound by it: work begun in parallel still queues for the same CPUs.
+cpu_tree_ms() {
+  local total=0 pid stat fields
+  for pid in "$1" $(pgrep -P "$1" 2>/dev/null || true); do
+    stat="$(cat "/proc/$pid/stat" 2>/dev/null)" || continue
+    read -ra fields <<<"${stat##*) }" # after the command name, which may hold spaces: utime and stime are 12th, 13th
+    total=$((total + fields[11] + fields[12]))
+  done
+  echo $((total * 1000 / $(getconf CLK_TCK)))
+}
+
 # peer_build NAME: one line naming the build and the instruction sets its CPU backend was compiled for.
 peer_build() {
   local bin info environment

@@ -21,6 +21,18 @@ build_function_if_stale() {
   fi
 }
 
+# model_cache_jar: prints the model-cache jar's path, building it first when it is missing.
+model_cache_jar() {
+  local jar
+  jar="$(ls "$KNLLAMA_ROOT"/model-cache/target/model-cache-*[0-9T].jar 2>/dev/null | head -n1 || true)"
+  if [[ -z "$jar" ]]; then
+    log "building the model-cache jar"
+    (cd "$KNLLAMA_ROOT" && ./mvnw -B -q -pl model-cache -am package -DskipTests) >&2 || die "model-cache did not build"
+    jar="$(ls "$KNLLAMA_ROOT"/model-cache/target/model-cache-*[0-9T].jar | head -n1)"
+  fi
+  printf '%s\n' "$jar"
+}
+
 # start_function PORT LOG: starts the function on 127.0.0.1:PORT in the background, its output in LOG, and
 # waits until it is ready. Settings come from the environment (KNLLAMA_MODEL_PATH, KNLLAMA_ENGINE_*...);
 # KNLLAMA_BENCH_JAVA_OPTS adds JVM options. Fails, with the log's tail, if it exits or is not ready in time.
