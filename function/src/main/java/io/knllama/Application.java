@@ -1,5 +1,6 @@
 package io.knllama;
 
+import io.knllama.inference.EarlyLoad;
 import io.knllama.inference.LlamaEngine;
 import io.knllama.lifecycle.Termination;
 import io.micronaut.context.ApplicationContext;
@@ -14,6 +15,8 @@ public final class Application {
     }
 
     public static void main(String[] args) {
+        // The model's load is most of a cold start: it begins now, beside the application context's start.
+        EarlyLoad.begin(System.getenv());
         ApplicationContext context = Micronaut.build(args).banner(false).start();
         Termination.install(context.getBean(LlamaEngine.class),
                 context.getProperty("micronaut.lifecycle.graceful-shutdown.grace-period", Duration.class).orElse(Duration.ofSeconds(25)));

@@ -51,12 +51,12 @@ public final class LlamaEngine implements Engine, GracefulShutdownCapable {
         this.modelProperties = modelProperties;
         this.engineProperties = engineProperties;
         this.metrics = metrics;
-        this.host = new ModelHost(modelProperties, engineProperties, engineProperties.effectiveSlots());
+        this.host = EarlyLoad.hostFor(modelProperties, engineProperties);
+        host.superviseFailure();
         this.admission = new Admission(host, engineProperties, metrics);
         this.requests = new NativeRequests(json, modelProperties.contextSize(), modelProperties.promptCache());
         this.promptCache = new PromptCache(engineProperties.effectiveSlots(), modelProperties.promptCache());
         metrics.registry().gauge("knllama.model.load.seconds", host, h -> h.loadTime().toNanos() / 1e9);
-        host.startLoading();
         host.whenLoaded().thenRun(() -> {
             try {
                 loadedEvents.publishEvent(new ModelLoaded());
@@ -149,6 +149,11 @@ public final class LlamaEngine implements Engine, GracefulShutdownCapable {
     @Override
     public ModelInfo info() {
         return host.info();
+    }
+
+    /** The model's owner: the load begun before the context, or one the engine began. */
+    ModelHost host() {
+        return host;
     }
 
     @Override

@@ -21,9 +21,11 @@ import java.util.concurrent.CompletionException;
  * The one owner of the native model for the life of the process: checks the file, loads it, closes it.
  *
  * <p>The GGUF file is checked before llama.cpp sees it (a bad file would abort the process inside the native
- * loader), then loaded, both on a thread of their own while the HTTP server starts. If either fails there is
- * nothing to serve: the process exits with status 1 after saying why, so the platform restarts it and shows the
- * reason (unless {@code exit-on-load-failure} is off, when requests get the reason as a 500).
+ * loader), then loaded, both on a thread of their own while the application context and the HTTP server start
+ * (begun from {@code main}, before the context, where {@link EarlyLoad} can read the settings). If either fails
+ * there is nothing to serve: the engine that {@linkplain #superviseFailure() supervises} the load ends the process
+ * with status 1 after saying why, so the platform restarts it and shows the reason (unless
+ * {@code exit-on-load-failure} is off, when requests get the reason as a 500).
  */
 final class ModelHost {
 
@@ -53,8 +55,14 @@ final class ModelHost {
         Thread.ofPlatform().name("llama-load").daemon().start(this::load);
     }
 
+    /** Whether this host loads the model these settings describe. */
+    boolean loadsWith(ModelProperties model, EngineProperties engine) {
+        return modelProperties.equals(model) && engineProperties.equals(engine);
+    }
+
     private void load() {
         long start = System.nanoTime();
+        long begun = sinceJvmStart();
         NativeLibrary.prepare();
         ModelFile file;
         try {
@@ -78,10 +86,10 @@ final class ModelHost {
             LlamaModel llama = new LlamaModel(parameters(file, chat));
             loadTime = Duration.ofNanos(System.nanoTime() - start);
             loaded.complete(new Loaded(file, chat, literal.join(), llama));
-            LOG.info("Model '{}' checked in {} ms, loaded in {} ms ({} ms after JVM start): {} ({}, {} MB), "
+            LOG.info("Model '{}' checked in {} ms, loaded in {} ms (begun {} ms, done {} ms after JVM start): {} ({}, {} MB), "
                             + "{} slots x {} tokens, {} threads, chat: {}, prompt cache {}",
                     modelProperties.effectiveId(), (checked - start) / 1_000_000, (System.nanoTime() - checked) / 1_000_000,
-                    sinceJvmStart(), file.path(), file.architecture(), file.sizeBytes() >> 20, slots,
+                    begun, sinceJvmStart(), file.path(), file.architecture(), file.sizeBytes() >> 20, slots,
                     modelProperties.contextSize(), engineProperties.effectiveThreads(), chat.description(),
                     modelProperties.promptCache() ? "on" : "off");
         } catch (Throwable failure) {
@@ -92,13 +100,33 @@ final class ModelHost {
 
     private void failed(String reason, Throwable failure) {
         loaded.completeExceptionally(new IllegalStateException(reason, failure));
-        if (engineProperties.exitOnLoadFailure()) {
-            LOG.error("{}. The process exits: it has nothing to serve.", reason);
-            // Not from this thread: System.exit waits for shutdown hooks, which may wait for the context.
-            new Thread(() -> System.exit(1), "llama-load-failed").start();
-        } else {
-            LOG.error("{}. Requests get 500 until the process is restarted.", reason);
-        }
+    }
+
+    /**
+     * Acts on a failed load as configured, when it fails: exits, or stays up and says so. Called by the engine that
+     * serves this model; a load begun early and then {@linkplain #discard() discarded} fails quietly.
+     */
+    void superviseFailure() {
+        loaded.exceptionally(failure -> {
+            if (engineProperties.exitOnLoadFailure()) {
+                LOG.error("{}. The process exits: it has nothing to serve.", failure.getMessage());
+                // Not from this thread: System.exit waits for shutdown hooks, which may wait for the context.
+                new Thread(() -> System.exit(1), "llama-load-failed").start();
+            } else {
+                LOG.error("{}. Requests get 500 until the process is restarted.", failure.getMessage());
+            }
+            return null;
+        });
+    }
+
+    /** Frees the model once its load has ended, whenever that is: for a load no engine adopted. */
+    CompletionStage<Void> discard() {
+        return loaded.handle((model, failure) -> {
+            if (model != null) {
+                model.model().close();
+            }
+            return null;
+        });
     }
 
     private ModelParameters parameters(ModelFile file, ChatFormat chat) {

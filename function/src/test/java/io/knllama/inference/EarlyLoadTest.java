@@ -1,0 +1,96 @@
+package io.knllama.inference;
+
+import io.knllama.gguf.TinyModel;
+import io.micronaut.context.ApplicationContext;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.Optional;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The load {@code main} begins from the environment is the one the engine serves when the context binds the same
+ * settings; with other settings it is freed and the model loaded with the context's; and a load nobody adopts
+ * never ends the process, not even when it fails.
+ */
+class EarlyLoadTest {
+
+    @TempDir
+    Path dir;
+
+    private static ModelHost begun(Map<String, String> environment) {
+        EarlyLoad.begin(environment);
+        return EarlyLoad.begun().join().orElseThrow(() -> new AssertionError("nothing begun from " + environment));
+    }
+
+    private static LlamaEngine readyEngine(ApplicationContext context) throws InterruptedException {
+        LlamaEngine engine = context.getBean(LlamaEngine.class);
+        long deadline = System.nanoTime() + 60_000_000_000L;
+        while (!engine.ready() && engine.loadFailure().isEmpty() && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        assertThat(engine.loadFailure()).isEmpty();
+        assertThat(engine.ready()).isTrue();
+        return engine;
+    }
+
+    @Test
+    void the_engine_serves_the_load_begun_with_its_settings() throws Exception {
+        Path model = TinyModel.write(dir.resolve("tiny.gguf"));
+        ModelHost early = begun(Map.of("KNLLAMA_MODEL_PATH", model.toString(), "KNLLAMA_MODEL_CONTEXT_SIZE", "256",
+                "KNLLAMA_ENGINE_SLOTS", "1"));
+
+        try (ApplicationContext context = ApplicationContext.run(Map.of("knllama.model.path", model.toString(),
+                "knllama.model.context-size", 256, "knllama.engine.slots", 1))) {
+            LlamaEngine engine = readyEngine(context);
+
+            assertThat(engine.host()).isSameAs(early);
+        }
+    }
+
+    @Test
+    void a_load_begun_with_other_settings_is_freed_and_the_contexts_loaded() throws Exception {
+        Path model = TinyModel.write(dir.resolve("tiny.gguf"));
+        ModelHost early = begun(Map.of("KNLLAMA_MODEL_PATH", model.toString(), "KNLLAMA_MODEL_CONTEXT_SIZE", "256",
+                "KNLLAMA_ENGINE_SLOTS", "1"));
+
+        try (ApplicationContext context = ApplicationContext.run(Map.of("knllama.model.path", model.toString(),
+                "knllama.model.context-size", 512, "knllama.engine.slots", 1))) {
+            LlamaEngine engine = readyEngine(context);
+
+            assertThat(engine.host()).isNotSameAs(early);
+            assertThat(engine.info().contextPerSlot()).isEqualTo(512);
+        }
+    }
+
+    @Test
+    void a_failed_load_nobody_adopted_does_not_end_the_process() throws Exception {
+        Path model = TinyModel.write(dir.resolve("tiny.gguf"));
+        // Exit on load failure is on (the default): an engine serving this load would end the process.
+        ModelHost early = begun(Map.of("KNLLAMA_MODEL_PATH", dir.resolve("absent.gguf").toString(),
+                "KNLLAMA_ENGINE_SLOTS", "1"));
+
+        try (ApplicationContext context = ApplicationContext.run(Map.of("knllama.model.path", model.toString(),
+                "knllama.model.context-size", 256, "knllama.engine.slots", 1))) {
+            LlamaEngine engine = readyEngine(context);
+            long deadline = System.nanoTime() + 10_000_000_000L;
+            while (early.failure().isEmpty() && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+
+            assertThat(early.failure()).hasValueSatisfying(reason -> assertThat(reason).contains("absent.gguf does not exist"));
+            Thread.sleep(500); // the exit, were it coming, runs on a thread of its own
+            assertThat(engine.ready()).isTrue();
+        }
+    }
+
+    @Test
+    void nothing_begins_without_settings_the_context_would_accept() {
+        EarlyLoad.begin(Map.of("KNLLAMA_MODEL_PATH", "/models/m.gguf", "KNLLAMA_MODEL_CONTEXT_SIZE", "10"));
+
+        assertThat(EarlyLoad.begun().join()).isEqualTo(Optional.empty());
+    }
+}
