@@ -66,7 +66,7 @@ base="--enable-native-access=ALL-UNNAMED -XX:+UseSerialGC -XX:MaxRAMPercentage=2
 native="-Dde.kherud.llama.lib.path=$app/native" aot="-XX:AOTCache=function.aot" c1="-XX:TieredStopAtLevel=1"
 image="$(image_jvm_options | tr '\n' ' ')"
 declare -A jvm=([plain]="$base" [native-lib]="$base $native" [c1]="$base $c1" [aot]="$base $aot"
-  [aot+native-lib]="$base $aot $native" [image]="$image" [image-no-mmap]="$image -Dknllama.model.mmap=false"
+  [aot+native-lib]="$base $aot $native" [image]="$image" [image-no-mmap]="$image"
   [image+key-watch]="$image" [image+record]="$image")
 baseline_app="${KNLLAMA_COLD_BASELINE_APP:-}"
 [[ -z "$baseline_app" ]] || jvm[image-baseline]="${image//"$app/native"/"$baseline_app/native"}"
@@ -127,6 +127,8 @@ launch() {
       probe="/health/readiness" model_id="$(basename "$KNLLAMA_MODEL_PATH" .gguf)" ;;
     *)
       mapfile -t environment < <(image_environment)
+      # As an environment variable: a system property would keep the model's load from beginning before the context.
+      [[ "$variant" != image-no-mmap ]] || environment+=(KNLLAMA_MODEL_MMAP=false)
       [[ "$variant" != image+record ]] || environment+=(KNLLAMA_MODEL_PATH="$published" KNLLAMA_MODEL_RECORD_KEY="$record_key")
       [[ "$variant" != image+key-watch ]] || environment+=(KNLLAMA_API_KEY="$api_key" KNLLAMA_API_WATCHED_SECRET=knllama-api-key
         KUBERNETES_CLIENT_BASE_PATH="http://127.0.0.1:$api_port" KUBERNETES_CLIENT_NAMESPACE=bench)

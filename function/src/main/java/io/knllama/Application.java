@@ -7,6 +7,7 @@ import io.micronaut.context.ApplicationContext;
 import io.micronaut.runtime.Micronaut;
 
 import java.time.Duration;
+import java.util.List;
 
 /** Starts the function. Configuration comes from environment variables; see README.md. */
 public final class Application {
@@ -16,7 +17,7 @@ public final class Application {
 
     public static void main(String[] args) {
         // The model's load is most of a cold start: it begins now, beside the application context's start.
-        EarlyLoad.begin(System.getenv());
+        EarlyLoad.begin(System.getenv(), System.getProperties().stringPropertyNames(), List.of(args));
         ApplicationContext context = Micronaut.build(args).banner(false).start();
         Termination.install(context.getBean(LlamaEngine.class),
                 context.getProperty("micronaut.lifecycle.graceful-shutdown.grace-period", Duration.class).orElse(Duration.ofSeconds(25)));

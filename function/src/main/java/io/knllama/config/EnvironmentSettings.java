@@ -95,9 +95,13 @@ public final class EnvironmentSettings {
         return Optional.empty();
     }
 
+    /** Micronaut's forms: {@code 30s}, {@code 1500ms}, {@code 2m}, ..., or ISO-8601 with an upper-case {@code P}. */
     private static Duration duration(String text) {
         Matcher simple = DURATION.matcher(text);
         if (!simple.matches()) {
+            if (!text.startsWith("P")) {
+                throw new DateTimeParseException("not a duration Micronaut reads", text, 0);
+            }
             return Duration.parse(text);
         }
         long amount = Long.parseLong(simple.group(1));

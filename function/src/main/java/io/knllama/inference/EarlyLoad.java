@@ -2,11 +2,12 @@ package io.knllama.inference;
 
 import io.knllama.config.EnvironmentSettings;
 import io.knllama.model.ModelProperties;
-import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -19,7 +20,6 @@ import java.util.concurrent.atomic.AtomicReference;
  */
 public final class EarlyLoad {
 
-    private static final Logger LOG = LoggerFactory.getLogger(EarlyLoad.class);
     private static final CompletableFuture<Optional<ModelHost>> NONE = CompletableFuture.completedFuture(Optional.empty());
     /** The host begun early, once {@link #begin} has read the settings; taken once, by {@link #hostFor}. */
     private static final AtomicReference<CompletableFuture<Optional<ModelHost>>> BEGUN = new AtomicReference<>(NONE);
@@ -28,12 +28,18 @@ public final class EarlyLoad {
     }
 
     /**
-     * Begins loading the model the environment names, if its settings can be read without the context. Returns at
-     * once: reading them loads classes and the logging configuration, which would hold up {@code main}.
+     * Begins loading the model the environment names, if its settings can be read without the context and no system
+     * property or command-line argument sets one of them. Returns at once: reading them loads classes and the
+     * logging configuration, which would hold up {@code main}.
      */
-    public static void begin(Map<String, String> environment) {
+    public static void begin(Map<String, String> environment, Set<String> systemProperties, List<String> arguments) {
+        // Set another way, a setting would differ from the environment's, and the load begun here would be thrown away.
+        if (systemProperties.stream().anyMatch(EarlyLoad::isModelSetting)
+                || arguments.stream().anyMatch(a -> a.startsWith("--") && isModelSetting(a.substring(2)))) {
+            return;
+        }
         CompletableFuture<Optional<ModelHost>> begun = new CompletableFuture<>();
-        BEGUN.set(begun);
+        BEGUN.getAndSet(begun).thenAccept(previous -> previous.ifPresent(ModelHost::discard));
         Thread.ofPlatform().name("llama-settings").daemon().start(() -> {
             try {
                 Optional<ModelHost> host = hostFrom(environment);
@@ -43,6 +49,10 @@ public final class EarlyLoad {
                 begun.complete(Optional.empty()); // the context reads the settings and reports what is wrong
             }
         });
+    }
+
+    private static boolean isModelSetting(String property) {
+        return property.startsWith(ModelProperties.PREFIX + ".") || property.startsWith(EngineProperties.PREFIX + ".");
     }
 
     private static Optional<ModelHost> hostFrom(Map<String, String> environment) {
@@ -73,10 +83,10 @@ public final class EarlyLoad {
         if (early.isEmpty()) {
             host.startLoading();
         } else {
-            LOG.info("The model settings differ from the environment variables' (a system property or a configuration "
-                    + "file sets one): the model begun early is freed and loaded with the application's settings");
+            LoggerFactory.getLogger(EarlyLoad.class).info("The model settings differ from the environment variables' "
+                    + "(a configuration file sets one): the model begun from them is freed, and loaded again with the application's");
             // One model in memory at a time: the second load starts once the first has ended and been freed.
-            early.get().discard().thenRun(host::startLoading);
+            early.get().discard().whenComplete((freed, failure) -> host.startLoading());
         }
         return host;
     }

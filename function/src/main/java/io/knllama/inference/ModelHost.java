@@ -16,6 +16,7 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * The one owner of the native model for the life of the process: checks the file, loads it, closes it.
@@ -43,6 +44,9 @@ final class ModelHost {
     private final CompletableFuture<Loaded> loaded = new CompletableFuture<>();
     private final Instant created = Instant.now();
     private volatile Duration loadTime = Duration.ZERO;
+    /** Set by close() or discard(): nothing more is loaded, and a model still loading is freed when it arrives. */
+    private volatile boolean closed;
+    private final AtomicBoolean freed = new AtomicBoolean();
 
     ModelHost(ModelProperties modelProperties, EngineProperties engineProperties, int slots) {
         ChatFormat.checkConfigured(modelProperties);
@@ -51,8 +55,11 @@ final class ModelHost {
         this.slots = slots;
     }
 
+    /** Starts the load on a thread of its own; not after {@link #close()}. */
     void startLoading() {
-        Thread.ofPlatform().name("llama-load").daemon().start(this::load);
+        if (!closed) {
+            Thread.ofPlatform().name("llama-load").daemon().start(this::load);
+        }
     }
 
     /** Whether this host loads the model these settings describe. */
@@ -61,6 +68,15 @@ final class ModelHost {
     }
 
     private void load() {
+        try {
+            checkAndLoad();
+        } catch (Throwable unexpected) {
+            // A defect, not a bad file: still a failed load, said so, rather than "loading" for ever.
+            failed("Cannot serve the model: its load failed unexpectedly: " + unexpected, unexpected);
+        }
+    }
+
+    private void checkAndLoad() {
         long start = System.nanoTime();
         long begun = sinceJvmStart();
         NativeLibrary.prepare();
@@ -85,7 +101,12 @@ final class ModelHost {
         try {
             LlamaModel llama = new LlamaModel(parameters(file, chat));
             loadTime = Duration.ofNanos(System.nanoTime() - start);
-            loaded.complete(new Loaded(file, chat, literal.join(), llama));
+            Loaded model = new Loaded(file, chat, literal.join(), llama);
+            loaded.complete(model);
+            if (closed) {
+                free(model); // closed while it loaded
+                return;
+            }
             LOG.info("Model '{}' checked in {} ms, loaded in {} ms (begun {} ms, done {} ms after JVM start): {} ({}, {} MB), "
                             + "{} slots x {} tokens, {} threads, chat: {}, prompt cache {}",
                     modelProperties.effectiveId(), (checked - start) / 1_000_000, (System.nanoTime() - checked) / 1_000_000,
@@ -121,12 +142,24 @@ final class ModelHost {
 
     /** Frees the model once its load has ended, whenever that is: for a load no engine adopted. */
     CompletionStage<Void> discard() {
+        closed = true;
         return loaded.handle((model, failure) -> {
             if (model != null) {
-                model.model().close();
+                free(model);
             }
             return null;
         });
+    }
+
+    private void free(Loaded model) {
+        if (freed.compareAndSet(false, true)) {
+            model.model().close();
+        }
+    }
+
+    /** Whether the model has been freed (or was never loaded and never will be). */
+    boolean closed() {
+        return closed && (freed.get() || loaded.isCompletedExceptionally());
     }
 
     private ModelParameters parameters(ModelFile file, ChatFormat chat) {
@@ -218,7 +251,8 @@ final class ModelHost {
      * waits for it because the shutdown is either JVM exit or a test's context close.
      */
     void close() {
-        loaded().ifPresent(model -> model.model().close());
+        closed = true;
+        loaded().ifPresent(this::free);
     }
 
     /**

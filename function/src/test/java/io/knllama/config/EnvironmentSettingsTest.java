@@ -86,8 +86,10 @@ class EnvironmentSettingsTest {
                     .as("%s=%s", bad.getKey(), bad.getValue()).isEmpty();
         }
         assertThat(EnvironmentSettings.bind(ModelProperties.class, ModelProperties.PREFIX, Map.of())).as("no path").isEmpty();
-        assertThat(EnvironmentSettings.bind(EngineProperties.class, EngineProperties.PREFIX,
-                Map.of("KNLLAMA_ENGINE_MAX_QUEUE_WAIT", "1 minute"))).as("a duration in another form").isEmpty();
+        for (String duration : List.of("1 minute", "pt30s", "-PT5S", "+PT5S")) { // forms Micronaut refuses
+            assertThat(EnvironmentSettings.bind(EngineProperties.class, EngineProperties.PREFIX,
+                    Map.of("KNLLAMA_ENGINE_MAX_QUEUE_WAIT", duration))).as(duration).isEmpty();
+        }
         assertThat(EnvironmentSettings.bind(EngineProperties.class, EngineProperties.PREFIX,
                 Map.of("KNLLAMA_ENGINE_SLOTS", "0"))).as("slots below @Min(1)").isEmpty();
     }

@@ -6,8 +6,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -22,7 +24,7 @@ class EarlyLoadTest {
     Path dir;
 
     private static ModelHost begun(Map<String, String> environment) {
-        EarlyLoad.begin(environment);
+        EarlyLoad.begin(environment, Set.of(), List.of());
         return EarlyLoad.begun().join().orElseThrow(() -> new AssertionError("nothing begun from " + environment));
     }
 
@@ -63,6 +65,7 @@ class EarlyLoadTest {
 
             assertThat(engine.host()).isNotSameAs(early);
             assertThat(engine.info().contextPerSlot()).isEqualTo(512);
+            assertThat(early.closed()).as("the model begun early is freed").isTrue();
         }
     }
 
@@ -89,8 +92,20 @@ class EarlyLoadTest {
 
     @Test
     void nothing_begins_without_settings_the_context_would_accept() {
-        EarlyLoad.begin(Map.of("KNLLAMA_MODEL_PATH", "/models/m.gguf", "KNLLAMA_MODEL_CONTEXT_SIZE", "10"));
+        EarlyLoad.begin(Map.of("KNLLAMA_MODEL_PATH", "/models/m.gguf", "KNLLAMA_MODEL_CONTEXT_SIZE", "10"), Set.of(), List.of());
 
         assertThat(EarlyLoad.begun().join()).isEqualTo(Optional.empty());
+    }
+
+    @Test
+    void nothing_begins_where_a_system_property_or_an_argument_sets_a_model_setting() throws Exception {
+        Path model = TinyModel.write(dir.resolve("tiny.gguf"));
+        Map<String, String> environment = Map.of("KNLLAMA_MODEL_PATH", model.toString(), "KNLLAMA_ENGINE_SLOTS", "1");
+
+        EarlyLoad.begin(environment, Set.of("java.version", "knllama.model.mmap"), List.of());
+        assertThat(EarlyLoad.begun().join()).as("a system property").isEmpty();
+
+        EarlyLoad.begin(environment, Set.of("knllama.api.key"), List.of("--knllama.engine.threads=1"));
+        assertThat(EarlyLoad.begun().join()).as("a command-line argument").isEmpty();
     }
 }
