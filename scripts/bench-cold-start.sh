@@ -111,18 +111,21 @@ cat "$KNLLAMA_MODEL_PATH" >/dev/null # into the page cache: the figures are for 
 
 now_us() { echo "${EPOCHREALTIME/./}"; }
 
-# launch VARIANT PORT LOG: starts the variant's server in the background; sets server_pid, probe and model_id.
+# launch VARIANT PORT LOG: starts the variant's server in the background; sets server_pid, probe, model_id and start,
+# the moment the process was launched: its command and environment are worked out first, outside the timing.
 launch() {
   local variant="$1" port="$2" logfile="$3" command environment
   case "$variant" in
     llama-server|llama-server-7841fc7|ollama)
       mapfile -d '' command < <(peer_command "$variant" "$port")
       mapfile -t environment < <(peer_environment "$variant" "$port")
+      start="$(now_us)"
       env "${environment[@]}" "${command[@]}" >"$logfile" 2>&1 &
       probe="/health" model_id="$(basename "$KNLLAMA_MODEL_PATH" .gguf)"
       [[ "$variant" == ollama ]] && probe="/api/version" model_id="$OLLAMA_MODEL_NAME" ;;
     java-jar)
       # run-local.sh execs the JVM, so its pid is the server's
+      start="$(now_us)"
       PORT="$port" MICRONAUT_SERVER_HOST=127.0.0.1 "$KNLLAMA_ROOT/scripts/run-local.sh" >"$logfile" 2>&1 &
       probe="/health/readiness" model_id="$(basename "$KNLLAMA_MODEL_PATH" .gguf)" ;;
     *)
@@ -134,6 +137,7 @@ launch() {
         KUBERNETES_CLIENT_BASE_PATH="http://127.0.0.1:$api_port" KUBERNETES_CLIENT_NAMESPACE=bench)
       local dir="$app"
       [[ "$variant" != image-baseline ]] || dir="$baseline_app"
+      start="$(now_us)"
       # shellcheck disable=SC2086 # a list of JVM options
       (cd "$dir/app" && exec env "${environment[@]}" PORT="$port" MICRONAUT_SERVER_HOST=127.0.0.1 "$runtime/bin/java" ${jvm[$variant]} $(pod_memory_option) -jar function.jar) \
         >"$logfile" 2>&1 &
@@ -157,7 +161,6 @@ printf 'run\tvariant\tready_ms\tfirst_token_ms\tcpu_ms\trss_mib\n' >"$out/cold-s
 for ((i = 1; i <= runs; i++)); do
   for variant in "${variants[@]}"; do
     port="$(free_port)" logfile="$out/cold-start-$variant.log"
-    start="$(now_us)"
     launch "$variant" "$port" "$logfile"
     url="http://127.0.0.1:$port"
     until curl -fs -o /dev/null --max-time "$probe_timeout" "$url$probe"; do

