@@ -44,7 +44,7 @@ final class ModelHost {
     private final CompletableFuture<Loaded> loaded = new CompletableFuture<>();
     private final Instant created = Instant.now();
     private volatile Duration loadTime = Duration.ZERO;
-    /** Set by close() or discard(): nothing more is loaded, and a model still loading is freed when it arrives. */
+    /** Set by discard(): nothing more is loaded, and a model still loading is freed when it arrives. */
     private volatile boolean closed;
     private final AtomicBoolean freed = new AtomicBoolean();
 
@@ -101,11 +101,9 @@ final class ModelHost {
         try {
             LlamaModel llama = new LlamaModel(parameters(file, chat));
             loadTime = Duration.ofNanos(System.nanoTime() - start);
-            Loaded model = new Loaded(file, chat, literal.join(), llama);
-            loaded.complete(model);
+            loaded.complete(new Loaded(file, chat, literal.join(), llama));
             if (closed) {
-                free(model); // closed while it loaded
-                return;
+                return; // closed while it loaded: discard() has freed it
             }
             LOG.info("Model '{}' checked in {} ms, loaded in {} ms (begun {} ms, done {} ms after JVM start): {} ({}, {} MB), "
                             + "{} slots x {} tokens, {} threads, chat: {}, prompt cache {}",
@@ -140,7 +138,10 @@ final class ModelHost {
         });
     }
 
-    /** Frees the model once its load has ended, whenever that is: for a load no engine adopted. */
+    /**
+     * Frees the model once its load has ended, whenever that is, and loads nothing more: for a load no engine
+     * adopted, and for {@link #close()}.
+     */
     CompletionStage<Void> discard() {
         closed = true;
         return loaded.handle((model, failure) -> {
@@ -157,9 +158,9 @@ final class ModelHost {
         }
     }
 
-    /** Whether the model has been freed (or was never loaded and never will be). */
-    boolean closed() {
-        return closed && (freed.get() || loaded.isCompletedExceptionally());
+    /** Whether the model has been freed. */
+    boolean freed() {
+        return freed.get();
     }
 
     private ModelParameters parameters(ModelFile file, ChatFormat chat) {
@@ -251,8 +252,7 @@ final class ModelHost {
      * waits for it because the shutdown is either JVM exit or a test's context close.
      */
     void close() {
-        closed = true;
-        loaded().ifPresent(this::free);
+        discard();
     }
 
     /**

@@ -23,6 +23,18 @@ class EarlyLoadTest {
     @TempDir
     Path dir;
 
+    /** A load begun from the environment of a one-slot, 256-token model at {@code model}. */
+    private static ModelHost begunFor(Path model) {
+        return begun(Map.of("KNLLAMA_MODEL_PATH", model.toString(), "KNLLAMA_MODEL_CONTEXT_SIZE", "256",
+                "KNLLAMA_ENGINE_SLOTS", "1"));
+    }
+
+    /** A context with one slot of {@code contextSize} tokens on {@code model}. */
+    private static ApplicationContext contextFor(Path model, int contextSize) {
+        return ApplicationContext.run(Map.of("knllama.model.path", model.toString(),
+                "knllama.model.context-size", contextSize, "knllama.engine.slots", 1));
+    }
+
     private static ModelHost begun(Map<String, String> environment) {
         EarlyLoad.begin(environment, Set.of(), List.of());
         return EarlyLoad.begun().join().orElseThrow(() -> new AssertionError("nothing begun from " + environment));
@@ -42,11 +54,9 @@ class EarlyLoadTest {
     @Test
     void the_engine_serves_the_load_begun_with_its_settings() throws Exception {
         Path model = TinyModel.write(dir.resolve("tiny.gguf"));
-        ModelHost early = begun(Map.of("KNLLAMA_MODEL_PATH", model.toString(), "KNLLAMA_MODEL_CONTEXT_SIZE", "256",
-                "KNLLAMA_ENGINE_SLOTS", "1"));
+        ModelHost early = begunFor(model);
 
-        try (ApplicationContext context = ApplicationContext.run(Map.of("knllama.model.path", model.toString(),
-                "knllama.model.context-size", 256, "knllama.engine.slots", 1))) {
+        try (ApplicationContext context = contextFor(model, 256)) {
             LlamaEngine engine = readyEngine(context);
 
             assertThat(engine.host()).isSameAs(early);
@@ -56,16 +66,14 @@ class EarlyLoadTest {
     @Test
     void a_load_begun_with_other_settings_is_freed_and_the_contexts_loaded() throws Exception {
         Path model = TinyModel.write(dir.resolve("tiny.gguf"));
-        ModelHost early = begun(Map.of("KNLLAMA_MODEL_PATH", model.toString(), "KNLLAMA_MODEL_CONTEXT_SIZE", "256",
-                "KNLLAMA_ENGINE_SLOTS", "1"));
+        ModelHost early = begunFor(model);
 
-        try (ApplicationContext context = ApplicationContext.run(Map.of("knllama.model.path", model.toString(),
-                "knllama.model.context-size", 512, "knllama.engine.slots", 1))) {
+        try (ApplicationContext context = contextFor(model, 512)) {
             LlamaEngine engine = readyEngine(context);
 
             assertThat(engine.host()).isNotSameAs(early);
             assertThat(engine.info().contextPerSlot()).isEqualTo(512);
-            assertThat(early.closed()).as("the model begun early is freed").isTrue();
+            assertThat(early.freed()).as("the model begun early is freed").isTrue();
         }
     }
 
@@ -76,8 +84,7 @@ class EarlyLoadTest {
         ModelHost early = begun(Map.of("KNLLAMA_MODEL_PATH", dir.resolve("absent.gguf").toString(),
                 "KNLLAMA_ENGINE_SLOTS", "1"));
 
-        try (ApplicationContext context = ApplicationContext.run(Map.of("knllama.model.path", model.toString(),
-                "knllama.model.context-size", 256, "knllama.engine.slots", 1))) {
+        try (ApplicationContext context = contextFor(model, 256)) {
             LlamaEngine engine = readyEngine(context);
             long deadline = System.nanoTime() + 10_000_000_000L;
             while (early.failure().isEmpty() && System.nanoTime() < deadline) {

@@ -25,7 +25,11 @@ class ConfigurationTest {
     Path dir;
 
     private Map<String, Object> properties(Path model, Object... extra) {
-        Map<String, Object> properties = new HashMap<>(Map.of("knllama.model.path", model.toString(),
+        return properties(model.toString(), extra);
+    }
+
+    private Map<String, Object> properties(String model, Object... extra) {
+        Map<String, Object> properties = new HashMap<>(Map.of("knllama.model.path", model,
                 "knllama.engine.slots", 1, "knllama.model.context-size", 256));
         for (int i = 0; i < extra.length; i += 2) {
             properties.put((String) extra[i], extra[i + 1]);
@@ -60,6 +64,10 @@ class ConfigurationTest {
     }
 
     private String loadFailure(Path model) throws InterruptedException {
+        return loadFailure(model.toString());
+    }
+
+    private String loadFailure(String model) throws InterruptedException {
         try (ApplicationContext context = ApplicationContext.run(properties(model, "knllama.engine.exit-on-load-failure", false))) {
             LlamaEngine engine = context.getBean(LlamaEngine.class);
             long deadline = System.nanoTime() + 30_000_000_000L;
@@ -69,6 +77,13 @@ class ConfigurationTest {
             assertThat(engine.ready()).isFalse();
             return engine.loadFailure().orElseThrow(() -> new AssertionError("no load failure reported"));
         }
+    }
+
+    @Test
+    void a_load_that_throws_what_nobody_expected_fails_instead_of_loading_for_ever() throws Exception {
+        // Not a path at all (a NUL byte): Path.of throws an unchecked exception on the load's thread.
+        assertThat(loadFailure(dir + "/model\u0000.gguf")).contains("its load failed unexpectedly")
+                .contains("InvalidPathException");
     }
 
     @Test
