@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Trains the JDK's ahead-of-time cache for the function image: runs the packaged function once, with
-# the image's own Java runtime and JVM options, on the default model, sends it the requests a pod
-# serves after a cold start, and stops it with SIGTERM; the JVM writes the cache as it exits.
+# the image's own Java runtime and JVM options, on the default model as a pod finds it (published by
+# model-cache with a signed check record), sends it the requests a pod serves after a cold start, and
+# stops it with SIGTERM; the JVM writes the cache as it exits.
 #
 # The cache only works with the runtime and class path it was trained with. The image runs
 # `java … -jar function.jar` from /app, so training runs the same relative `-jar function.jar` from a
@@ -43,6 +44,13 @@ if [[ "${KNLLAMA_AOT_SKIP:-false}" == "true" ]]; then
 fi
 
 model="${KNLLAMA_MODEL_PATH:-$("$KNLLAMA_ROOT/scripts/fetch-model.sh")}"
+# The path a pod takes: the init container publishes the model with a check record and the function trusts it, so
+# the record's classes and the JDK's HMAC are on the way to the model's load. Trained on a bare file instead, they
+# came from the jar and the JDK's modules at every start (the check took ~50 ms more: scripts/PERFORMANCE.md).
+training_dir="$(mktemp -d)"
+trap 'rm -rf "$training_dir"' EXIT
+record_key="$(random_record_key)"
+model="$(publish_model "$model" "$training_dir" "$record_key" "$out/model-cache.log")"
 port="$(free_port)"
 # shellcheck disable=SC2206 # a list of options
 options=(${KNLLAMA_AOT_JVM_OPTIONS:-})
@@ -50,12 +58,12 @@ log "training the AOT cache on $(basename "$model") with: ${options[*]}"
 started=$(date +%s%N)
 (
   cd "$out/app"
-  exec env PORT="$port" KNLLAMA_MODEL_PATH="$model" KNLLAMA_ENGINE_SLOTS=2 KNLLAMA_ENGINE_THREADS=2 \
+  exec env PORT="$port" KNLLAMA_MODEL_PATH="$model" KNLLAMA_MODEL_RECORD_KEY="$record_key" KNLLAMA_ENGINE_SLOTS=2 KNLLAMA_ENGINE_THREADS=2 \
     "$runtime/bin/java" "${options[@]}" -Dde.kherud.llama.lib.path="$out/native" \
     -XX:AOTCacheOutput=function.aot -jar function.jar
 ) > "$out/training.log" 2>&1 &
 pid=$!
-trap 'kill -9 $pid 2>/dev/null || true' EXIT
+trap 'kill -9 $pid 2>/dev/null || true; rm -rf "$training_dir"' EXIT
 
 base="http://127.0.0.1:$port"
 wait_ready "$base" 60 "$pid" "$out/training.log"
@@ -76,6 +84,8 @@ done
 
 kill -TERM $pid
 wait $pid || true
-trap - EXIT
+trap 'rm -rf "$training_dir"' EXIT
+grep -q "$RECORD_TAKEN" "$out/training.log" \
+  || { tail -20 "$out/training.log" >&2; die "the training run did not take the check record: the cache would miss the pod's path"; }
 [[ -s "$out/app/function.aot" ]] || { tail -20 "$out/training.log" >&2; die "the JVM wrote no AOT cache"; }
 log "AOT cache: $(du -h "$out/app/function.aot" | cut -f1) in $(( ($(date +%s%N) - started) / 1000000 )) ms"

@@ -16,7 +16,8 @@
 #                   the model is loaded) through a stand-in for the Kubernetes API (lib/fake_secrets_api.py); memory
 #                   is read once the watch is up
 #   image-baseline  the image settings on another build's staged files (KNLLAMA_COLD_BASELINE_APP: a copy of an earlier
-#                   commit's function/target/image-app), to compare two builds in one run
+#                   commit's function/target/image-app), to compare two builds in one run; image-baseline+record
+#                   runs it on the published model as image+record does
 #   llama-server    a current llama-server (lib/peers.sh); ready when /health says so
 #   ollama          Ollama, where it builds here; ready when its API answers (it loads the model on the first request)
 set -euo pipefail
@@ -30,12 +31,12 @@ usage: ${0##*/} [-h]
   RUNS                    runs per variant (default 5)
   KNLLAMA_COLD_VARIANTS   comma-separated (default java-jar,image,image+record,llama-server,ollama; also plain,
                           native-lib, c1, aot, aot+native-lib, image-no-mmap: the README's breakdown of the image's
-                          start-up measures; image+key-watch, image-baseline)
+                          start-up measures; image+key-watch, image-baseline, image-baseline+record)
   KNLLAMA_COLD_WARMUP     requests after the first token, before memory is read (default 3)
   KNLLAMA_COLD_PROBE_INTERVAL, KNLLAMA_COLD_PROBE_TIMEOUT  seconds between readiness probes and each one's limit
                           (default 0.05 and 0.1: Knative's queue-proxy while a container starts; before 2026-12-02's
                           last runs the script probed every 0.002 s with a 1 s limit)
-  KNLLAMA_COLD_BASELINE_APP  the staged image files (an image-app directory) variant image-baseline runs
+  KNLLAMA_COLD_BASELINE_APP  the staged image files (an image-app directory) the image-baseline variants run
   KNLLAMA_MODEL_PATH      model (default: ./scripts/fetch-model.sh); KNLLAMA_ENGINE_SLOTS (2), KNLLAMA_ENGINE_THREADS (2),
                           KNLLAMA_MODEL_CONTEXT_SIZE (4096): every variant
   KNLLAMA_POD_MEMORY_LIMIT  the JVM variants size their heap as in a pod with this memory limit (-XX:MaxRAM; default
@@ -69,7 +70,7 @@ declare -A jvm=([plain]="$base" [native-lib]="$base $native" [c1]="$base $c1" [a
   [aot+native-lib]="$base $aot $native" [image]="$image" [image-no-mmap]="$image"
   [image+key-watch]="$image" [image+record]="$image")
 baseline_app="${KNLLAMA_COLD_BASELINE_APP:-}"
-[[ -z "$baseline_app" ]] || jvm[image-baseline]="${image//"$app/native"/"$baseline_app/native"}"
+[[ -z "$baseline_app" ]] || jvm[image-baseline]="${image//"$app/native"/"$baseline_app/native"}" jvm[image-baseline+record]="${image//"$app/native"/"$baseline_app/native"}"
 # Every request carries a key; the servers without one ignore it, image+key-watch requires it.
 api_key="bench-key-0123456789abcdef"
 
@@ -78,7 +79,7 @@ for variant in "${variants[@]}"; do
     java-jar) build_function_if_stale ;;
     llama-server|llama-server-7841fc7) peer_available "$variant" ;;
     ollama) peer_available ollama || variants=("${variants[@]/ollama}") ;;
-    image-baseline) [[ -f "$baseline_app/app/function.jar" ]] || die "image-baseline needs KNLLAMA_COLD_BASELINE_APP (see -h)" ;;
+    image-baseline|image-baseline+record) [[ -f "$baseline_app/app/function.jar" ]] || die "image-baseline needs KNLLAMA_COLD_BASELINE_APP (see -h)" ;;
     *) [[ -n "${jvm[$variant]:-}" ]] || die "unknown variant '$variant' (see -h)"
        [[ -f "$app/app/function.aot" && -x "$runtime/bin/java" ]] \
          || die "variant $variant needs the image's staged files: run ./mvnw -pl function -am package -DskipTests first" ;;
@@ -93,14 +94,10 @@ if [[ " ${variants[*]} " == *" image+key-watch "* ]]; then
   python3 "$KNLLAMA_ROOT/scripts/lib/fake_secrets_api.py" "$api_port" bench knllama-api-key "$api_key" &
   api_pid=$!
 fi
-if [[ " ${variants[*]} " == *" image+record "* ]]; then
-  # What the init container does in a pod: copy, check and publish the model with a check record signed by the key
-  # both containers get from the same Secret.
-  published="$out/published" record_key="bench-record-key-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
-  rm -rf "$published"
-  KNLLAMA_MODEL_SOURCE="file://$KNLLAMA_MODEL_PATH" KNLLAMA_MODEL_DIR="$published" KNLLAMA_MODEL_RECORD_KEY="$record_key" \
-    "$(find_java_home)/bin/java" -jar "$(model_cache_jar)" >"$out/model-cache.log" 2>&1 || { tail -n 5 "$out/model-cache.log" >&2; die "model-cache failed"; }
-  published="$published/$(basename "$KNLLAMA_MODEL_PATH")"
+if [[ " ${variants[*]} " == *"+record "* ]]; then
+  record_key="$(random_record_key)"
+  rm -rf "$out/published"
+  published="$(publish_model "$KNLLAMA_MODEL_PATH" "$out/published" "$record_key" "$out/model-cache.log")"
   cat "$published" >/dev/null
 fi
 if [[ " ${variants[*]} " == *" ollama "* ]]; then
@@ -132,11 +129,11 @@ launch() {
       mapfile -t environment < <(image_environment)
       # As an environment variable: a system property would keep the model's load from beginning before the context.
       [[ "$variant" != image-no-mmap ]] || environment+=(KNLLAMA_MODEL_MMAP=false)
-      [[ "$variant" != image+record ]] || environment+=(KNLLAMA_MODEL_PATH="$published" KNLLAMA_MODEL_RECORD_KEY="$record_key")
+      [[ "$variant" != *+record ]] || environment+=(KNLLAMA_MODEL_PATH="$published" KNLLAMA_MODEL_RECORD_KEY="$record_key")
       [[ "$variant" != image+key-watch ]] || environment+=(KNLLAMA_API_KEY="$api_key" KNLLAMA_API_WATCHED_SECRET=knllama-api-key
         KUBERNETES_CLIENT_BASE_PATH="http://127.0.0.1:$api_port" KUBERNETES_CLIENT_NAMESPACE=bench)
       local dir="$app"
-      [[ "$variant" != image-baseline ]] || dir="$baseline_app"
+      [[ "$variant" != image-baseline* ]] || dir="$baseline_app"
       start="$(now_us)"
       # shellcheck disable=SC2086 # a list of JVM options
       (cd "$dir/app" && exec env "${environment[@]}" PORT="$port" MICRONAUT_SERVER_HOST=127.0.0.1 "$runtime/bin/java" ${jvm[$variant]} $(pod_memory_option) -jar function.jar) \
@@ -183,8 +180,8 @@ for ((i = 1; i <= runs; i++)); do
         || die "image+key-watch: the watch never started; see $logfile"
       sleep 1
     fi
-    if [[ "$variant" == image+record ]] && ! grep -q "skipping the per-entry vocabulary pass" "$logfile"; then
-      tail -n 20 "$logfile" >&2; die "image+record: the function did not take the check record; see $logfile"
+    if [[ "$variant" == *+record ]] && ! grep -q "$RECORD_TAKEN" "$logfile"; then
+      tail -n 20 "$logfile" >&2; die "$variant: the function did not take the check record; see $logfile"
     fi
     rss="$(rss_tree_mib "$server_pid")"
     PEER_PID="$server_pid" stop_peer

@@ -33,6 +33,25 @@ model_cache_jar() {
   printf '%s\n' "$jar"
 }
 
+# publish_model MODEL DIR KEY LOG: what the init container does in a pod: model-cache copies MODEL into DIR, checks it
+# and publishes it with a check record signed by KEY (the key both containers get from one Secret). Prints the
+# published file's path; model-cache's output goes to LOG.
+publish_model() {
+  local model="$1" dir="$2" key="$3" log_file="$4"
+  KNLLAMA_MODEL_SOURCE="file://$model" KNLLAMA_MODEL_DIR="$dir" KNLLAMA_MODEL_RECORD_KEY="$key" \
+    "$(find_java_home)/bin/java" -jar "$(model_cache_jar)" >"$log_file" 2>&1 \
+    || { tail -n 5 "$log_file" >&2; die "model-cache could not publish $model; see $log_file"; }
+  printf '%s\n' "$dir/$(basename "$model")"
+}
+
+# A record key as the manifests' Secret holds one (model-cache wants at least 32 characters).
+random_record_key() {
+  printf 'record-key-%s\n' "$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
+}
+
+# The function's log line when it took the check record instead of checking the model itself.
+RECORD_TAKEN="skipping the per-entry vocabulary pass"
+
 # start_function PORT LOG: starts the function on 127.0.0.1:PORT in the background, its output in LOG, and
 # waits until it is ready. Settings come from the environment (KNLLAMA_MODEL_PATH, KNLLAMA_ENGINE_*...);
 # KNLLAMA_BENCH_JAVA_OPTS adds JVM options. Fails, with the log's tail, if it exits or is not ready in time.
