@@ -46,7 +46,7 @@ fi
 model="${KNLLAMA_MODEL_PATH:-$("$KNLLAMA_ROOT/scripts/fetch-model.sh")}"
 # The path a pod takes: the init container publishes the model with a check record and the function trusts it, so
 # the record's classes and the JDK's HMAC are on the way to the model's load. Trained on a bare file instead, they
-# came from the jar and the JDK's modules at every start (the check took ~50 ms more: scripts/PERFORMANCE.md).
+# came from the jar and the JDK's modules at every start (the check took ~40 ms more: scripts/PERFORMANCE.md).
 training_dir="$(mktemp -d)"
 trap 'rm -rf "$training_dir"' EXIT
 record_key="$(random_record_key)"
