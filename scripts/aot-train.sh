@@ -16,7 +16,9 @@ usage() {
 usage: ${0##*/} FUNCTION_JAR JAVA_RUNTIME OUT_DIR
 Writes OUT_DIR/app/function.jar, OUT_DIR/app/function.aot and OUT_DIR/native/libjllama.so.
   KNLLAMA_AOT_JVM_OPTIONS   JVM options the image uses (must match the image's entrypoint)
-  KNLLAMA_MODEL_PATH        model for the training run (default: ./scripts/fetch-model.sh)
+  KNLLAMA_MODEL_PATH        model for the training run (default: ./scripts/fetch-model.sh); model-cache publishes
+                            it with a check record first, as in a pod
+  KNLLAMA_MODEL_CACHE_JAR   the model-cache jar for that (default: model-cache/target's, built when missing)
   KNLLAMA_AOT_SKIP          true: only stage the jar and library, no training run (the CUDA build)
 USAGE
 }
@@ -47,8 +49,11 @@ model="${KNLLAMA_MODEL_PATH:-$("$KNLLAMA_ROOT/scripts/fetch-model.sh")}"
 # The path a pod takes: the init container publishes the model with a check record and the function trusts it, so
 # the record's classes and the JDK's HMAC are on the way to the model's load. Trained on a bare file instead, they
 # came from the jar and the JDK's modules at every start (the check took ~40 ms more: scripts/PERFORMANCE.md).
-training_dir="$(mktemp -d)"
+# In the staging directory (not /tmp, which may be memory): only its app/ and native/ reach the image.
+training_dir="$(mktemp -d "$out/published.XXXXXX")"
 trap 'rm -rf "$training_dir"' EXIT
+trap 'exit 143' TERM # a cancelled build: the EXIT trap still removes the model's copy
+trap 'exit 130' INT
 record_key="$(random_record_key)"
 model="$(publish_model "$model" "$training_dir" "$record_key" "$out/model-cache.log")"
 port="$(free_port)"
@@ -85,7 +90,7 @@ done
 kill -TERM $pid
 wait $pid || true
 trap 'rm -rf "$training_dir"' EXIT
-grep -q "$RECORD_TAKEN" "$out/training.log" \
+grep -qF "$RECORD_TAKEN" "$out/training.log" \
   || { tail -20 "$out/training.log" >&2; die "the training run did not take the check record: the cache would miss the pod's path"; }
 [[ -s "$out/app/function.aot" ]] || { tail -20 "$out/training.log" >&2; die "the JVM wrote no AOT cache"; }
 log "AOT cache: $(du -h "$out/app/function.aot" | cut -f1) in $(( ($(date +%s%N) - started) / 1000000 )) ms"

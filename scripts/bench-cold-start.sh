@@ -79,7 +79,7 @@ for variant in "${variants[@]}"; do
     java-jar) build_function_if_stale ;;
     llama-server|llama-server-7841fc7) peer_available "$variant" ;;
     ollama) peer_available ollama || variants=("${variants[@]/ollama}") ;;
-    image-baseline|image-baseline+record) [[ -f "$baseline_app/app/function.jar" ]] || die "image-baseline needs KNLLAMA_COLD_BASELINE_APP (see -h)" ;;
+    image-baseline|image-baseline+record) [[ -f "$baseline_app/app/function.jar" ]] || die "$variant needs KNLLAMA_COLD_BASELINE_APP (see -h)" ;;
     *) [[ -n "${jvm[$variant]:-}" ]] || die "unknown variant '$variant' (see -h)"
        [[ -f "$app/app/function.aot" && -x "$runtime/bin/java" ]] \
          || die "variant $variant needs the image's staged files: run ./mvnw -pl function -am package -DskipTests first" ;;
@@ -180,7 +180,7 @@ for ((i = 1; i <= runs; i++)); do
         || die "image+key-watch: the watch never started; see $logfile"
       sleep 1
     fi
-    if [[ "$variant" == *+record ]] && ! grep -q "$RECORD_TAKEN" "$logfile"; then
+    if [[ "$variant" == *+record ]] && ! grep -qF "$RECORD_TAKEN" "$logfile"; then
       tail -n 20 "$logfile" >&2; die "$variant: the function did not take the check record; see $logfile"
     fi
     rss="$(rss_tree_mib "$server_pid")"

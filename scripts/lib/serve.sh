@@ -21,13 +21,19 @@ build_function_if_stale() {
   fi
 }
 
-# model_cache_jar: prints the model-cache jar's path, building it first when it is missing.
+# model_cache_jar: prints the model-cache jar's path: KNLLAMA_MODEL_CACHE_JAR where set (the function's build sets it to
+# the jar it has just built), else the one under model-cache/target, built first when it is missing.
 model_cache_jar() {
-  local jar
+  local jar="${KNLLAMA_MODEL_CACHE_JAR:-}"
+  if [[ -n "$jar" ]]; then
+    [[ -f "$jar" ]] || die "no model-cache jar at $jar (KNLLAMA_MODEL_CACHE_JAR)"
+    printf '%s\n' "$jar"
+    return
+  fi
   jar="$(ls "$KNLLAMA_ROOT"/model-cache/target/model-cache-*[0-9T].jar 2>/dev/null | head -n1 || true)"
   if [[ -z "$jar" ]]; then
     log "building the model-cache jar"
-    (cd "$KNLLAMA_ROOT" && ./mvnw -B -q -pl model-cache -am package -DskipTests) >&2 || die "model-cache did not build"
+    (cd "$KNLLAMA_ROOT" && ./mvnw -B -q -pl model-cache -am package -DskipTests -Dknllama.images.skip) >&2 || die "model-cache did not build"
     jar="$(ls "$KNLLAMA_ROOT"/model-cache/target/model-cache-*[0-9T].jar | head -n1)"
   fi
   printf '%s\n' "$jar"
@@ -35,11 +41,15 @@ model_cache_jar() {
 
 # publish_model MODEL DIR KEY LOG: what the init container does in a pod: model-cache copies MODEL into DIR, checks it
 # and publishes it with a check record signed by KEY (the key both containers get from one Secret). Prints the
-# published file's path; model-cache's output goes to LOG.
+# published file's path; model-cache's output goes to LOG. Callers take the path with $(...), where set -e does not
+# reach: each step that can fail ends the subshell, and the caller's assignment fails with it.
 publish_model() {
-  local model="$1" dir="$2" key="$3" log_file="$4"
+  local model dir="$2" key="$3" log_file="$4" java jar
+  model="$(realpath "$1")" || exit 1 # model-cache takes an absolute file: URI
+  java="$(find_java_home)/bin/java" || exit 1
+  jar="$(model_cache_jar)" || exit 1
   KNLLAMA_MODEL_SOURCE="file://$model" KNLLAMA_MODEL_DIR="$dir" KNLLAMA_MODEL_RECORD_KEY="$key" \
-    "$(find_java_home)/bin/java" -jar "$(model_cache_jar)" >"$log_file" 2>&1 \
+    "$java" -jar "$jar" >"$log_file" 2>&1 \
     || { tail -n 5 "$log_file" >&2; die "model-cache could not publish $model; see $log_file"; }
   printf '%s\n' "$dir/$(basename "$model")"
 }
@@ -49,7 +59,7 @@ random_record_key() {
   printf 'record-key-%s\n' "$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
 }
 
-# The function's log line when it took the check record instead of checking the model itself.
+# The function's log line when it took the check record instead of checking the model itself (grep -F).
 RECORD_TAKEN="skipping the per-entry vocabulary pass"
 
 # start_function PORT LOG: starts the function on 127.0.0.1:PORT in the background, its output in LOG, and
