@@ -50,9 +50,14 @@ model="${KNLLAMA_MODEL_PATH:-$("$KNLLAMA_ROOT/scripts/fetch-model.sh")}"
 # the record's classes and the JDK's HMAC are on the way to the model's load. Trained on a bare file instead, they
 # came from the jar and the JDK's modules at every start (the check took ~40 ms more: scripts/PERFORMANCE.md).
 # In the staging directory (not /tmp, which may be memory): only its app/ and native/ reach the image.
-training_dir="$(mktemp -d "$out/published.XXXXXX")"
-trap 'rm -rf "$training_dir"' EXIT
-trap 'exit 143' TERM # a cancelled build: the EXIT trap still removes the model's copy
+training_dir="$(mktemp -d "$out/published.XXXXXX")" pid=""
+# One clean-up for every way out: the training JVM, if it still runs, and the model's copy.
+cleanup() {
+  [[ -z "$pid" ]] || kill -9 "$pid" 2>/dev/null || true
+  rm -rf "$training_dir"
+}
+trap cleanup EXIT
+trap 'exit 143' TERM # a cancelled build still runs the EXIT trap
 trap 'exit 130' INT
 record_key="$(random_record_key)"
 model="$(publish_model "$model" "$training_dir" "$record_key" "$out/model-cache.log")"
@@ -68,7 +73,6 @@ started=$(date +%s%N)
     -XX:AOTCacheOutput=function.aot -jar function.jar
 ) > "$out/training.log" 2>&1 &
 pid=$!
-trap 'kill -9 $pid 2>/dev/null || true; rm -rf "$training_dir"' EXIT
 
 base="http://127.0.0.1:$port"
 wait_ready "$base" 60 "$pid" "$out/training.log"
@@ -89,7 +93,7 @@ done
 
 kill -TERM $pid
 wait $pid || true
-trap 'rm -rf "$training_dir"' EXIT
+pid=""
 grep -qF "$RECORD_TAKEN" "$out/training.log" \
   || { tail -20 "$out/training.log" >&2; die "the training run did not take the check record: the cache would miss the pod's path"; }
 [[ -s "$out/app/function.aot" ]] || { tail -20 "$out/training.log" >&2; die "the JVM wrote no AOT cache"; }

@@ -70,7 +70,10 @@ declare -A jvm=([plain]="$base" [native-lib]="$base $native" [c1]="$base $c1" [a
   [aot+native-lib]="$base $aot $native" [image]="$image" [image-no-mmap]="$image"
   [image+key-watch]="$image" [image+record]="$image")
 baseline_app="${KNLLAMA_COLD_BASELINE_APP:-}"
-[[ -z "$baseline_app" ]] || jvm[image-baseline]="${image//"$app/native"/"$baseline_app/native"}" jvm[image-baseline+record]="${image//"$app/native"/"$baseline_app/native"}"
+if [[ -n "$baseline_app" ]]; then
+  jvm[image-baseline]="${image//"$app/native"/"$baseline_app/native"}"
+  jvm[image-baseline+record]="${jvm[image-baseline]}"
+fi
 # Every request carries a key; the servers without one ignore it, image+key-watch requires it.
 api_key="bench-key-0123456789abcdef"
 

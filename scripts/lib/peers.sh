@@ -36,12 +36,16 @@ llama_server_bin() {
   # Asked once per CPU kind and kept beside the wheel: this runs inside the benchmarks' timed launches, where starting
   # the binary to read its system_info line would add ~40 ms to every llama-server start.
   verdict="$venv/.cpu-lacks-$(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null | cksum | cut -d' ' -f1)"
-  [[ -f "$verdict" ]] || cpu_lacks "$bin" >"$verdict"
+  if [[ ! -f "$verdict" ]]; then
+    cpu_lacks "$bin" >"$verdict"
+    # Said once, when found: this runs at every launch (peer_build's record names the binary that ran).
+    [[ ! -s "$verdict" ]] || log "the PyPI llama-server's CPU backend needs$(<"$verdict"), which this CPU lacks: using" \
+      "llama.cpp of llama-cpp-python $LLAMA_SERVER_FALLBACK_SDIST_VERSION instead (scripts/build-llama-server.sh;" \
+      "the first build takes a few minutes)"
+  fi
   missing="$(<"$verdict")"
   if [[ -n "$missing" ]]; then
     # It would die with "Illegal instruction" as it loads a model: a source build for AVX2 runs everywhere.
-    log "the PyPI llama-server's CPU backend needs$missing, which this CPU lacks: using llama.cpp of llama-cpp-python" \
-      "$LLAMA_SERVER_FALLBACK_SDIST_VERSION instead (scripts/build-llama-server.sh; the first build takes a few minutes)"
     KNLLAMA_LLAMA_SERVER_SDIST="$LLAMA_SERVER_FALLBACK_SDIST_VERSION" "$KNLLAMA_ROOT/scripts/build-llama-server.sh"
     return
   fi

@@ -1,5 +1,6 @@
 # shellcheck shell=bash
-# Starting and stopping the function for benchmarks. Source it after common.sh.
+# Starting and stopping the function for benchmarks, and the model as a pod finds it (publish_model). Source it
+# after common.sh.
 # One function per script at a time: FUNCTION_PID and FUNCTION_URL describe it.
 
 FUNCTION_PID=""
