@@ -15,7 +15,7 @@ usage() {
   cat >&2 <<USAGE
 usage: ${0##*/} FUNCTION_JAR JAVA_RUNTIME OUT_DIR
 Writes OUT_DIR/app/function.jar, OUT_DIR/app/function.aot and OUT_DIR/native/libjllama.so.
-  KNLLAMA_AOT_JVM_OPTIONS   JVM options the image uses (must match the image's entrypoint)
+  KNLLAMA_AOT_JVM_OPTIONS   JVM options the image uses (those of the image's entrypoint but its compile thresholds)
   KNLLAMA_MODEL_PATH        model for the training run (default: ./scripts/fetch-model.sh); model-cache publishes
                             it with a check record first, as in a pod
   KNLLAMA_MODEL_CACHE_JAR   the model-cache jar for that (default: model-cache/target's, built when missing)
