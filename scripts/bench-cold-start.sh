@@ -37,6 +37,8 @@ usage: ${0##*/} [-h]
                           (default 0.05 and 0.1: Knative's queue-proxy while a container starts; before 2026-12-02's
                           last runs the script probed every 0.002 s with a 1 s limit)
   KNLLAMA_COLD_BASELINE_APP  the staged image files (an image-app directory) the image-baseline variants run
+  KNLLAMA_COLD_BASELINE_JVM_OPTIONS  their JVM options, when that build's entrypoint had other ones (default: this
+                          build's, as the image variants use them)
   KNLLAMA_MODEL_PATH      model (default: ./scripts/fetch-model.sh); KNLLAMA_ENGINE_SLOTS (2), KNLLAMA_ENGINE_THREADS (2),
                           KNLLAMA_MODEL_CONTEXT_SIZE (4096): every variant
   KNLLAMA_POD_MEMORY_LIMIT  the JVM variants size their heap as in a pod with this memory limit (-XX:MaxRAM; default
@@ -71,7 +73,9 @@ declare -A jvm=([plain]="$base" [native-lib]="$base $native" [c1]="$base $c1" [a
   [image+key-watch]="$image" [image+record]="$image")
 baseline_app="${KNLLAMA_COLD_BASELINE_APP:-}"
 if [[ -n "$baseline_app" ]]; then
-  jvm[image-baseline]="${image//"$app/native"/"$baseline_app/native"}"
+  # Its own build's entrypoint options when they differ from this build's; its own native library either way.
+  baseline_options="${KNLLAMA_COLD_BASELINE_JVM_OPTIONS:-$image}"
+  jvm[image-baseline]="$(sed -E "s|-Dde.kherud.llama.lib.path=[^ ]*|-Dde.kherud.llama.lib.path=$baseline_app/native|" <<<"$baseline_options")"
   jvm[image-baseline+record]="${jvm[image-baseline]}"
 fi
 # Every request carries a key; the servers without one ignore it, image+key-watch requires it.
