@@ -311,6 +311,23 @@ def cold_start(args):
     print("ready: process start to its readiness probe answering 200; 1st token: to the first streamed text of a request sent\n"
           "then; CPU: user + system time of the server's processes until that request ended; RSS: resident memory of the\n"
           "server's processes after the warm-up requests (all of them, for Ollama's runner).")
+    # The machine's load drifts more between runs than the variants differ: the runs are interleaved, so the
+    # difference within each run (the same minute of the machine) says more than the difference of the medians.
+    pairs = [(v, "llama-server") for v in runs if v != "llama-server" and not v.startswith(("llama-server", "ollama"))]
+    pairs += [(v.replace("image-baseline", "image"), v) for v in runs if v.startswith("image-baseline")]
+    lines = []
+    for variant, reference in pairs:
+        if variant not in runs or reference not in runs:
+            continue
+        first = lambda rows: {r["run"]: float(r["first_token_ms"]) for r in rows}
+        mine, theirs = first(runs[variant]), first(runs[reference])
+        diffs = [mine[k] - theirs[k] for k in mine if k in theirs]
+        if diffs:
+            lines.append(f"  {variant} against {reference}: {percentile(diffs, 50):+.0f} ms (sooner in "
+                         f"{sum(d < 0 for d in diffs)} of {len(diffs)} runs)")
+    if lines:
+        print("1st token, run by run (the median of the differences within each run):")
+        print("\n".join(lines))
 
 
 def main():
