@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Trains the JDK's ahead-of-time cache for the function image: runs the packaged function once, with
-# the image's own Java runtime and JVM options, on the default model as a pod finds it (published by
+# the image's own Java runtime and JVM options (at the usual compile thresholds, which the image raises: the cache
+# then records what serving compiles), on the default model as a pod finds it (published by
 # model-cache with a signed check record), sends it the requests a pod serves after a cold start, and
 # stops it with SIGTERM; the JVM writes the cache as it exits.
 #
@@ -15,7 +16,7 @@ usage() {
   cat >&2 <<USAGE
 usage: ${0##*/} FUNCTION_JAR JAVA_RUNTIME OUT_DIR
 Writes OUT_DIR/app/function.jar, OUT_DIR/app/function.aot and OUT_DIR/native/libjllama.so.
-  KNLLAMA_AOT_JVM_OPTIONS   JVM options the image uses (those of the image's entrypoint but its compile thresholds)
+  KNLLAMA_AOT_JVM_OPTIONS   the image entrypoint's JVM options, all but -XX:CompileThresholdScaling (function/pom.xml)
   KNLLAMA_MODEL_PATH        model for the training run (default: ./scripts/fetch-model.sh); model-cache publishes
                             it with a check record first, as in a pod
   KNLLAMA_MODEL_CACHE_JAR   the model-cache jar for that (default: model-cache/target's, built when missing)

@@ -143,11 +143,20 @@ IMAGE_APP="$KNLLAMA_ROOT/function/target/image-app"
 IMAGE_JAVA="$KNLLAMA_ROOT/target/image-base/runtime/opt/java"
 
 # image_jvm_options: the image's JVM options, one a line, from its entrypoint in function/pom.xml, with the image's
-# paths mapped to the staged files (run from $IMAGE_APP/app, as the image runs from /app).
+# paths mapped to the staged files (run from $IMAGE_APP/app, as the image runs from /app). An option written as one of
+# the images profile's properties (${knllama.image.aot}) is that property's value: its first definition in the pom,
+# the CPU image's (the CUDA profile's come later).
 image_jvm_options() {
-  # shellcheck disable=SC2016 # the pom's literal ${knllama.image.aot}
-  sed -n '/<entrypoint>/,/<\/entrypoint>/p' "$KNLLAMA_ROOT/function/pom.xml" | grep -o '<arg>[^<]*</arg>' | sed 's/<\/*arg>//g' \
-    | sed -e '1d' -e '/^-jar$/,$d' -e 's|\${knllama.image.aot}|-XX:AOTCache=function.aot|' -e "s|/opt/knllama/native|$IMAGE_APP/native|g"
+  local pom="$KNLLAMA_ROOT/function/pom.xml" option property
+  sed -n '/<entrypoint>/,/<\/entrypoint>/p' "$pom" | grep -o '<arg>[^<]*</arg>' | sed 's/<\/*arg>//g' | sed -e '1d' -e '/^-jar$/,$d' \
+    | while IFS= read -r option; do
+        if [[ "$option" =~ ^\$\{(knllama\.image\.[a-z.]+)\}$ ]]; then
+          property="${BASH_REMATCH[1]}"
+          option="$(grep -o -m 1 "<$property>[^<]*</$property>" "$pom" | sed 's/<[^>]*>//g')"
+          [[ -n "$option" ]] || die "function/pom.xml defines no $property"
+        fi
+        printf '%s\n' "${option//\/opt\/knllama\/native/$IMAGE_APP/native}"
+      done
 }
 
 # image_environment: the image's own KNLLAMA_* and MALLOC_* settings, VAR=value a line.
