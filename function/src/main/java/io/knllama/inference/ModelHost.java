@@ -175,13 +175,15 @@ final class ModelHost {
                 .setUbatchSize(modelProperties.embeddings() ? engineProperties.batchSize() : Math.min(512, engineProperties.batchSize()))
                 // Requests never run past their slot's context (NativeRequests caps the tokens); a context shift would
                 // rewrite a slot's cache behind PromptCache's back.
-                .disableContextShift()
-                // llama.cpp's warm-up decodes two tokens during the load so that the first request finds the weights
-                // paged in; a cold start's first request waits for the load either way, and the warm-up's decode ran on
-                // cores Micronaut's start was using: without it the first token comes ~70 ms sooner (PERFORMANCE.md).
-                .skipWarmup();
+                .disableContextShift();
         if (modelProperties.gpuLayers() > 0) {
             parameters.setGpuLayers(modelProperties.gpuLayers());
+        } else {
+            // On the CPU, llama.cpp's warm-up (a two-token decode during the load, so that the first request finds
+            // the weights paged in) only competes with Micronaut's start for the cores: a cold start's first request
+            // waits for the load either way, and without it the first token comes ~70 ms sooner (PERFORMANCE.md). On a
+            // GPU it also sets up the backend's kernels, which nobody here has measured: left as llama.cpp does it.
+            parameters.skipWarmup();
         }
         if (engineProperties.nativeLog()) {
             LlamaModel.setLogger(LogFormat.TEXT, (level, text) -> NATIVE_LOG.debug("{}: {}", level, text.strip()));
