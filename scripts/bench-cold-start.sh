@@ -15,8 +15,9 @@
 #   image+key-watch the image with an API key and its Secret watched (micronaut-kubernetes' client, started 10 s after
 #                   the model is loaded) through a stand-in for the Kubernetes API (lib/fake_secrets_api.py); memory
 #                   is read once the watch is up
-#   image-baseline  the image settings on another build's staged files (KNLLAMA_COLD_BASELINE_APP: a copy of an earlier
-#                   commit's function/target/image-app), to compare two builds in one run; image-baseline+record
+#   image-baseline  the image settings (or KNLLAMA_COLD_BASELINE_JVM_OPTIONS) on another build's staged files
+#                   (KNLLAMA_COLD_BASELINE_APP: a copy of an earlier commit's function/target/image-app), to compare
+#                   two builds in one run; image-baseline+record
 #                   runs it on the published model as image+record does
 #   llama-server    a current llama-server (lib/peers.sh); ready when /health says so
 #   ollama          Ollama, where it builds here; ready when its API answers (it loads the model on the first request)
@@ -37,8 +38,9 @@ usage: ${0##*/} [-h]
                           (default 0.05 and 0.1: Knative's queue-proxy while a container starts; before 2026-12-02's
                           last runs the script probed every 0.002 s with a 1 s limit)
   KNLLAMA_COLD_BASELINE_APP  the staged image files (an image-app directory) the image-baseline variants run
-  KNLLAMA_COLD_BASELINE_JVM_OPTIONS  their JVM options, when that build's entrypoint had other ones (default: this
-                          build's, as the image variants use them)
+  KNLLAMA_COLD_BASELINE_JVM_OPTIONS  their JVM options, when that build's entrypoint had other ones, as
+                          lib/serve.sh's image_jvm_options printed them for it (default: this build's); the library path
+                          is pointed at the baseline's native/ either way
   KNLLAMA_MODEL_PATH      model (default: ./scripts/fetch-model.sh); KNLLAMA_ENGINE_SLOTS (2), KNLLAMA_ENGINE_THREADS (2),
                           KNLLAMA_MODEL_CONTEXT_SIZE (4096): every variant
   KNLLAMA_POD_MEMORY_LIMIT  the JVM variants size their heap as in a pod with this memory limit (-XX:MaxRAM; default
@@ -74,8 +76,15 @@ declare -A jvm=([plain]="$base" [native-lib]="$base $native" [c1]="$base $c1" [a
 baseline_app="${KNLLAMA_COLD_BASELINE_APP:-}"
 if [[ -n "$baseline_app" ]]; then
   # Its own build's entrypoint options when they differ from this build's; its own native library either way.
-  baseline_options="${KNLLAMA_COLD_BASELINE_JVM_OPTIONS:-$image}"
-  jvm[image-baseline]="$(sed -E "s|-Dde.kherud.llama.lib.path=[^ ]*|-Dde.kherud.llama.lib.path=$baseline_app/native|" <<<"$baseline_options")"
+  baseline_options=()
+  # shellcheck disable=SC2086 # a list of JVM options
+  for option in ${KNLLAMA_COLD_BASELINE_JVM_OPTIONS:-$image}; do
+    [[ "$option" != -Dde.kherud.llama.lib.path=* ]] || option="-Dde.kherud.llama.lib.path=$baseline_app/native"
+    baseline_options+=("$option")
+  done
+  [[ " ${baseline_options[*]} " == *" -XX:AOTCache=function.aot "* && " ${baseline_options[*]} " == *" -Dde.kherud.llama.lib.path="* ]] \
+    || die "KNLLAMA_COLD_BASELINE_JVM_OPTIONS must hold -XX:AOTCache=function.aot and -Dde.kherud.llama.lib.path=… (as image_jvm_options prints them)"
+  jvm[image-baseline]="${baseline_options[*]}"
   jvm[image-baseline+record]="${jvm[image-baseline]}"
 fi
 # Every request carries a key; the servers without one ignore it, image+key-watch requires it.
