@@ -313,14 +313,15 @@ def cold_start(args):
           "server's processes after the warm-up requests (all of them, for Ollama's runner).")
     # The machine's load drifts more between runs than the variants differ: the runs are interleaved, so the
     # difference within each run (the same minute of the machine) says more than the difference of the medians.
-    pairs = [(v, "llama-server") for v in runs if v != "llama-server" and not v.startswith(("llama-server", "ollama"))]
+    pairs = [(v, "llama-server") for v in runs if not v.startswith(("llama-server", "ollama"))]
     pairs += [(v.replace("image-baseline", "image"), v) for v in runs if v.startswith("image-baseline")]
     lines = []
     for variant, reference in pairs:
         if variant not in runs or reference not in runs:
             continue
-        first = lambda rows: {r["run"]: float(r["first_token_ms"]) for r in rows}
-        mine, theirs = first(runs[variant]), first(runs[reference])
+        by_run = lambda rows: {r["run"]: float(r["first_token_ms"]) for r in rows
+                               if r.get("first_token_ms") not in (None, "", "-")}
+        mine, theirs = by_run(runs[variant]), by_run(runs[reference])
         diffs = [mine[k] - theirs[k] for k in mine if k in theirs]
         if diffs:
             lines.append(f"  {variant} against {reference}: {percentile(diffs, 50):+.0f} ms (sooner in "
