@@ -16,7 +16,8 @@ usage() {
   cat >&2 <<USAGE
 usage: ${0##*/} FUNCTION_JAR JAVA_RUNTIME OUT_DIR
 Writes OUT_DIR/app/function.jar, OUT_DIR/app/function.aot and OUT_DIR/native/libjllama.so.
-  KNLLAMA_AOT_JVM_OPTIONS   the image entrypoint's JVM options, all but -XX:CompileThresholdScaling (function/pom.xml)
+  KNLLAMA_AOT_JVM_OPTIONS   JVM options for the training run (default: the image entrypoint's in function/pom.xml, all
+                            but its cache, library path and compile thresholds)
   KNLLAMA_MODEL_PATH        model for the training run (default: ./scripts/fetch-model.sh); model-cache publishes
                             it with a check record first, as in a pod
   KNLLAMA_MODEL_CACHE_JAR   the model-cache jar for that (default: model-cache/target's, built when missing)
@@ -63,8 +64,17 @@ trap 'exit 130' INT
 record_key="$(random_record_key)"
 model="$(publish_model "$model" "$training_dir" "$record_key" "$out/model-cache.log")"
 port="$(free_port)"
-# shellcheck disable=SC2206 # a list of options
-options=(${KNLLAMA_AOT_JVM_OPTIONS:-})
+if [[ -n "${KNLLAMA_AOT_JVM_OPTIONS:-}" ]]; then
+  # shellcheck disable=SC2206 # a list of options
+  options=(${KNLLAMA_AOT_JVM_OPTIONS})
+else
+  # The entrypoint's, read where they are written, less what this run sets itself (the cache to write, the library's
+  # staging path) and the raised compile thresholds: at the usual ones the training run compiles what serving needs,
+  # and the cache keeps that record; trained at the raised ones it records less, and the image's gain is gone.
+  cache_option="$(image_property knllama.image.aot)" compile_option="$(image_property knllama.image.compile)"
+  mapfile -t options < <(image_jvm_options | grep -v -x -F -e "$cache_option" -e "$compile_option" \
+    | grep -v '^-Dde\.kherud\.llama\.lib\.path=')
+fi
 log "training the AOT cache on $(basename "$model") with: ${options[*]}"
 started=$(date +%s%N)
 (

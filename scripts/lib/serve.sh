@@ -142,19 +142,23 @@ rss_kib() {
 IMAGE_APP="$KNLLAMA_ROOT/function/target/image-app"
 IMAGE_JAVA="$KNLLAMA_ROOT/target/image-base/runtime/opt/java"
 
+# image_property NAME: the value of one of function/pom.xml's images-profile properties (knllama.image.aot): its first
+# definition, the CPU image's (the CUDA profile's come later).
+image_property() {
+  local value
+  value="$(grep -o -m 1 "<$1>[^<]*</$1>" "$KNLLAMA_ROOT/function/pom.xml" | sed 's/<[^>]*>//g')"
+  [[ -n "$value" ]] || die "function/pom.xml defines no $1"
+  printf '%s\n' "$value"
+}
+
 # image_jvm_options: the image's JVM options, one a line, from its entrypoint in function/pom.xml, with the image's
-# paths mapped to the staged files (run from $IMAGE_APP/app, as the image runs from /app). An option written as one of
-# the images profile's properties (${knllama.image.aot}) is that property's value: its first definition in the pom,
-# the CPU image's (the CUDA profile's come later).
+# paths mapped to the staged files (run from $IMAGE_APP/app, as the image runs from /app). An option written as a
+# property (${knllama.image.aot}) is its value (image_property).
 image_jvm_options() {
-  local pom="$KNLLAMA_ROOT/function/pom.xml" option property
-  sed -n '/<entrypoint>/,/<\/entrypoint>/p' "$pom" | grep -o '<arg>[^<]*</arg>' | sed 's/<\/*arg>//g' | sed -e '1d' -e '/^-jar$/,$d' \
-    | while IFS= read -r option; do
-        if [[ "$option" =~ ^\$\{(knllama\.image\.[a-z.]+)\}$ ]]; then
-          property="${BASH_REMATCH[1]}"
-          option="$(grep -o -m 1 "<$property>[^<]*</$property>" "$pom" | sed 's/<[^>]*>//g')"
-          [[ -n "$option" ]] || die "function/pom.xml defines no $property"
-        fi
+  local option
+  sed -n '/<entrypoint>/,/<\/entrypoint>/p' "$KNLLAMA_ROOT/function/pom.xml" | grep -o '<arg>[^<]*</arg>' | sed 's/<\/*arg>//g' \
+    | sed -e '1d' -e '/^-jar$/,$d' | while IFS= read -r option; do
+        [[ ! "$option" =~ ^\$\{(knllama\.image\.[a-z.]+)\}$ ]] || option="$(image_property "${BASH_REMATCH[1]}")"
         printf '%s\n' "${option//\/opt\/knllama\/native/$IMAGE_APP/native}"
       done
 }
