@@ -315,12 +315,12 @@ def cold_start(args):
     # difference within each run (the same minute of the machine) says more than the difference of the medians.
     pairs = [(v, "llama-server") for v in runs if not v.startswith(("llama-server", "ollama"))]
     pairs += [(v.replace("image-baseline", "image"), v) for v in runs if v.startswith("image-baseline")]
+    by_run = lambda rows: {r["run"]: float(r["first_token_ms"]) for r in rows
+                           if r.get("first_token_ms") not in (None, "", "-")}
     lines = []
     for variant, reference in pairs:
         if variant not in runs or reference not in runs:
             continue
-        by_run = lambda rows: {r["run"]: float(r["first_token_ms"]) for r in rows
-                               if r.get("first_token_ms") not in (None, "", "-")}
         mine, theirs = by_run(runs[variant]), by_run(runs[reference])
         diffs = [mine[k] - theirs[k] for k in mine if k in theirs]
         if diffs:
