@@ -74,6 +74,7 @@ final class GenerationRun {
         StringBuilder answer = new StringBuilder();
         PromptCache.Claim claim = cache.claim(prepared.promptIds());
         int[] slotHolds = new int[0];
+        boolean slotReleased = false;
         try {
             admission.success(new GenerationStream(events.asFlux().doOnCancel(ticket::cancel)));
             streaming = true;
@@ -142,6 +143,10 @@ final class GenerationRun {
             Finished finished = new Finished(reason, new Usage(prepared.promptTokens(), tokens, claim.reusedTokens()), new Timings(
                     Duration.ofNanos(queuedNanos), Duration.ofNanos(first - granted),
                     Duration.ofNanos(end - first), Duration.ofNanos(end - arrival)));
+            // Free before the client hears the end: its next turn may come at once, and must find this slot free to
+            // reuse what it holds (llama.cpp is done with the slot: the last result has come).
+            cache.release(claim.slot(), slotHolds);
+            slotReleased = true;
             metrics.finished(finished);
             events.tryEmitNext(finished);
             events.tryEmitComplete();
@@ -155,7 +160,9 @@ final class GenerationRun {
                 admission.error(failure);
             }
         } finally {
-            cache.release(claim.slot(), slotHolds);
+            if (!slotReleased) {
+                cache.release(claim.slot(), slotHolds);
+            }
         }
     }
 }
